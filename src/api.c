@@ -1,0 +1,389 @@
+/* The public API (include/zagent.h) over the internal modules.  */
+#define _GNU_SOURCE
+#define ZAGENT_BUILDING 1
+#include "zagent.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle/build.h"
+#include "bundle/write.h"
+#include "oci/image_config.h"
+#include "spec/spec.h"
+#include "util/cleanup.h"
+#include "util/err.h"
+#include "util/strv.h"
+
+#ifndef ZAGENT_VERSION
+#define ZAGENT_VERSION "0.0.0"
+#endif
+
+struct zagent_spec
+{
+  struct za_spec *s;
+};
+
+struct zagent_options
+{
+  char *service;
+  unsigned replica;
+  struct za_image_config *image;
+  char *hostname, *cwd, *socket, *secrets_dir, *scope, *rootfs, *host_root;
+  struct za_strv env;
+  struct za_strv vol_keys, vol_paths;
+  bool host_network;
+  int rootless;
+  struct za_strv args;
+  bool args_set;
+};
+
+/* ---- errors ------------------------------------------------------- */
+
+const char *zagent_error_message (const zagent_error *e) { return e ? e->msg : NULL; }
+const char *zagent_error_file (const zagent_error *e) { return e ? e->file : NULL; }
+unsigned zagent_error_line (const zagent_error *e) { return e ? e->line : 0; }
+unsigned zagent_error_column (const zagent_error *e) { return e ? e->col : 0; }
+const char *zagent_error_path (const zagent_error *e) { return e ? e->path : NULL; }
+bool zagent_error_is_input (const zagent_error *e) { return e && e->code == ZA_EINPUT; }
+int zagent_error_errno (const zagent_error *e) { return e && e->code > 0 ? e->code : 0; }
+const zagent_error *zagent_error_next (const zagent_error *e) { return e ? e->next : NULL; }
+char *zagent_error_format (const zagent_error *e) { return za_err_format (e); }
+void zagent_error_free (zagent_error **err) { za_err_free (err); }
+const char *zagent_version (void) { return ZAGENT_VERSION; }
+
+/* ---- specs -------------------------------------------------------- */
+
+static int
+wrap_spec (zagent_spec **out, struct za_spec *s, zagent_error **err)
+{
+  *out = calloc (1, sizeof **out);
+  if (!*out)
+    {
+      za_spec_free (s);
+      return za_err_set (err, ENOMEM, "out of memory");
+    }
+  (*out)->s = s;
+  return 0;
+}
+
+int
+zagent_spec_load_file (zagent_spec **out, const char *path, zagent_error **err)
+{
+  struct za_spec *s = NULL;
+  *out = NULL;
+  if (za_spec_load_file (path, &s, err) < 0)
+    return -1;
+  return wrap_spec (out, s, err);
+}
+
+int
+zagent_spec_load_buffer (zagent_spec **out, const char *name, const char *data, size_t len,
+                         zagent_error **err)
+{
+  struct za_spec *s = NULL;
+  *out = NULL;
+  if (za_spec_parse (name ? name : "<buffer>", data, len, &s, err) < 0)
+    return -1;
+  return wrap_spec (out, s, err);
+}
+
+int zagent_spec_validate (const zagent_spec *spec, zagent_error **err) { return za_spec_validate (spec->s, err); }
+const char *zagent_spec_deployment (const zagent_spec *spec) { return spec->s->d.deployment.s; }
+size_t zagent_spec_service_count (const zagent_spec *spec) { return spec->s->d.services.n; }
+
+const char *
+zagent_spec_service_name (const zagent_spec *spec, size_t i)
+{
+  return i < spec->s->d.services.n ? spec->s->d.services.v[i].key.s : NULL;
+}
+
+void
+zagent_spec_free (zagent_spec *spec)
+{
+  if (!spec)
+    return;
+  za_spec_free (spec->s);
+  free (spec);
+}
+
+/* ---- options ------------------------------------------------------ */
+
+zagent_options *
+zagent_options_new (void)
+{
+  zagent_options *o = calloc (1, sizeof *o);
+  if (o)
+    {
+      o->replica = 1;
+      o->rootless = -1;
+    }
+  return o;
+}
+
+void
+zagent_options_free (zagent_options *o)
+{
+  if (!o)
+    return;
+  free (o->service);
+  za_image_config_free (o->image);
+  free (o->hostname);
+  free (o->cwd);
+  free (o->socket);
+  free (o->secrets_dir);
+  free (o->scope);
+  free (o->rootfs);
+  free (o->host_root);
+  za_strv_clear (&o->env);
+  za_strv_clear (&o->vol_keys);
+  za_strv_clear (&o->vol_paths);
+  za_strv_clear (&o->args);
+  free (o);
+}
+
+static int
+set_str (char **dst, const char *v, zagent_error **err)
+{
+  char *c = v ? strdup (v) : NULL;
+  if (v && !c)
+    return za_err_set (err, ENOMEM, "out of memory");
+  free (*dst);
+  *dst = c;
+  return 0;
+}
+
+int zagent_options_set_service (zagent_options *o, const char *n, zagent_error **err) { return set_str (&o->service, n, err); }
+int zagent_options_set_hostname (zagent_options *o, const char *n, zagent_error **err) { return set_str (&o->hostname, n, err); }
+int zagent_options_set_cwd (zagent_options *o, const char *n, zagent_error **err) { return set_str (&o->cwd, n, err); }
+int zagent_options_set_socket (zagent_options *o, const char *n, zagent_error **err) { return set_str (&o->socket, n, err); }
+int zagent_options_set_rootfs (zagent_options *o, const char *n, zagent_error **err) { return set_str (&o->rootfs, n, err); }
+int zagent_options_set_host_root (zagent_options *o, const char *n, zagent_error **err) { return set_str (&o->host_root, n, err); }
+
+int
+zagent_options_set_replica (zagent_options *o, unsigned replica, zagent_error **err)
+{
+  if (replica == 0)
+    return za_err_set (err, ZA_EINPUT, "replica must be at least 1");
+  o->replica = replica;
+  return 0;
+}
+
+int
+zagent_options_set_image_config_file (zagent_options *o, const char *path, zagent_error **err)
+{
+  struct za_image_config *ic = NULL;
+  if (za_image_config_load_file (path, &ic, err) < 0)
+    return -1;
+  za_image_config_free (o->image);
+  o->image = ic;
+  return 0;
+}
+
+int
+zagent_options_add_env (zagent_options *o, const char *kv, zagent_error **err)
+{
+  if (!kv || !strchr (kv, '=') || kv[0] == '=')
+    return za_err_set (err, ZA_EINPUT, "--env `%s`: expected KEY=VALUE", kv ? kv : "");
+  return za_strv_push (&o->env, kv) < 0 ? za_err_set (err, ENOMEM, "out of memory") : 0;
+}
+
+int
+zagent_options_set_host_network (zagent_options *o, bool on, zagent_error **err)
+{
+  (void) err;
+  o->host_network = on;
+  return 0;
+}
+
+int
+zagent_options_add_volume (zagent_options *o, const char *name, const char *path, zagent_error **err)
+{
+  if (!name || !*name)
+    return za_err_set (err, ZA_EINPUT, "--volume: empty volume name");
+  if (!path || path[0] != '/')
+    return za_err_set (err, ZA_EINPUT, "--volume %s: path `%s` must be absolute", name, path ? path : "");
+  if (za_strv_push (&o->vol_keys, name) < 0 || za_strv_push (&o->vol_paths, path) < 0)
+    return za_err_set (err, ENOMEM, "out of memory");
+  return 0;
+}
+
+int
+zagent_options_set_secrets (zagent_options *o, const char *dir, const char *scope, zagent_error **err)
+{
+  if (set_str (&o->secrets_dir, dir, err) < 0)
+    return -1;
+  return set_str (&o->scope, scope, err);
+}
+
+int
+zagent_options_set_rootless (zagent_options *o, int mode, zagent_error **err)
+{
+  if (mode < -1 || mode > 1)
+    return za_err_set (err, ZA_EINPUT, "rootless mode must be -1, 0 or 1");
+  o->rootless = mode;
+  return 0;
+}
+
+int
+zagent_options_set_args (zagent_options *o, const char *const *args, size_t n, zagent_error **err)
+{
+  za_strv_clear (&o->args);
+  for (size_t i = 0; i < n; i++)
+    if (za_strv_push (&o->args, args[i]) < 0)
+      return za_err_set (err, ENOMEM, "out of memory");
+  o->args_set = true;
+  return 0;
+}
+
+/* ---- generation --------------------------------------------------- */
+
+static int
+pick_service (const zagent_spec *spec, const zagent_options *o, const struct za_service **out,
+              zagent_error **err)
+{
+  const struct za_deployment *d = &spec->s->d;
+  if (o->service)
+    {
+      *out = za_spec_find_service (spec->s, o->service);
+      if (!*out)
+        return za_err_set (err, ZA_EINPUT, "%s: no service `%s` in deployment `%s`", spec->s->file,
+                           o->service, d->deployment.s);
+      return 0;
+    }
+  if (d->services.n == 1)
+    {
+      *out = d->services.v[0].val;
+      return 0;
+    }
+  if (d->services.n == 0)
+    return za_err_set (err, ZA_EINPUT, "%s: the deployment has no services", spec->s->file);
+  {
+    char list[512] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < d->services.n && n + 2 < sizeof list; i++)
+      n += (size_t) snprintf (list + n, sizeof list - n, "%s%s", i ? ", " : "", d->services.v[i].key.s);
+    return za_err_set (err, ZA_EINPUT, "%s: the deployment has several services (%s); choose one with -s",
+                       spec->s->file, list);
+  }
+}
+
+static int
+generate (const zagent_spec *spec, const zagent_options *o, const char *bundle_dir,
+          struct za_build_result *res, zagent_error **warnings, zagent_error **err)
+{
+  const struct za_service *svc = NULL;
+  struct za_volume vols[64];
+  cleanup_free struct za_volume *heap = NULL;
+  struct za_volume *v = vols;
+  struct za_build_opts bo;
+  int ret;
+
+  if (za_spec_validate (spec->s, err) < 0)
+    return -1;
+  if (pick_service (spec, o, &svc, err) < 0)
+    return -1;
+  if (o->vol_keys.n > 64)
+    {
+      heap = calloc (o->vol_keys.n, sizeof *heap);
+      if (!heap)
+        return za_err_set (err, ENOMEM, "out of memory");
+      v = heap;
+    }
+  for (size_t i = 0; i < o->vol_keys.n; i++)
+    v[i] = (struct za_volume) { o->vol_keys.v[i], o->vol_paths.v[i] };
+  bo = (struct za_build_opts) {
+    .replica = o->replica, .hostname = o->hostname, .cwd = o->cwd,
+    .env = (const char *const *) o->env.v, .nenv = o->env.n, .host_network = o->host_network,
+    .volumes = v, .nvolumes = o->vol_keys.n, .socket_path = o->socket,
+    .secrets_dir = o->secrets_dir, .scope = o->scope, .rootless = o->rootless,
+    .args = (const char *const *) o->args.v, .nargs = o->args.n, .args_set = o->args_set,
+    .rootfs = o->rootfs, .image = o->image, .bundle_dir = bundle_dir,
+  };
+  bo.host = za_host_default ();
+  if (o->host_root)
+    bo.host.root = o->host_root;
+  ret = za_build_config (spec->s, svc, &bo, res, err);
+  if (warnings)
+    za_err_append (warnings, &res->warnings);
+  return ret;
+}
+
+int
+zagent_config_generate (const zagent_spec *spec, const zagent_options *o, const char *bundle_dir,
+                        char **json_out, size_t *len_out, zagent_error **warnings, zagent_error **err)
+{
+  struct za_build_result res;
+  int ret;
+  *json_out = NULL;
+  if (generate (spec, o, bundle_dir, &res, warnings, err) < 0)
+    {
+      za_build_result_clear (&res);
+      return -1;
+    }
+  *json_out = za_config_dump (res.config, len_out);
+  ret = *json_out ? 0 : za_err_set (err, ENOMEM, "out of memory");
+  za_build_result_clear (&res);
+  return ret;
+}
+
+static char *
+absolute (const char *p)
+{
+  char cwd[PATH_MAX], *out = NULL;
+  if (p[0] == '/')
+    return strdup (p);
+  if (!getcwd (cwd, sizeof cwd))
+    return NULL;
+  if (asprintf (&out, "%s/%s", cwd, p) < 0)
+    return NULL;
+  return out;
+}
+
+int
+zagent_bundle_create (const zagent_spec *spec, const zagent_options *o, const char *bundle_dir,
+                      char **path_out, zagent_error **warnings, zagent_error **err)
+{
+  struct za_build_result res = { 0 };
+  cleanup_free char *dir = NULL;
+  const struct za_service *svc = NULL;
+
+  *path_out = NULL;
+  if (bundle_dir)
+    dir = absolute (bundle_dir);
+  else
+    {
+      cleanup_free char *id = NULL;
+      struct za_err *tmp = NULL;
+      /* generate() reports a bad service choice after validation.  */
+      if (pick_service (spec, o, &svc, &tmp) < 0)
+        za_err_free (&tmp);
+      else
+        {
+          id = za_container_id (svc->name, o->replica);
+          dir = id ? za_default_bundle_dir (id) : NULL;
+        }
+    }
+  if (!dir && (bundle_dir || svc))
+    return za_err_set (err, ENOMEM, "out of memory");
+  if (generate (spec, o, dir, &res, warnings, err) < 0)
+    {
+      za_build_result_clear (&res);
+      return -1;
+    }
+  if (za_bundle_write (dir, &res, err) < 0)
+    {
+      za_build_result_clear (&res);
+      return -1;
+    }
+  za_build_result_clear (&res);
+  *path_out = steal_pointer (&dir);
+  return 0;
+}
+
+int
+zagent_bundle_cleanup (const char *bundle_dir, zagent_error **err)
+{
+  return za_bundle_cleanup (bundle_dir, err);
+}

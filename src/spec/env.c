@@ -1,0 +1,303 @@
+#define _GNU_SOURCE
+#include "spec/env.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+#define ZA_SECRET_MAX (1u << 20)
+
+bool
+za_secret_name_valid (const char *name)
+{
+  if (!name || !isalpha ((unsigned char) name[0]))
+    return false;
+  for (const char *p = name; *p; p++)
+    if (!isalnum ((unsigned char) *p) && *p != '_' && *p != '-')
+      return false;
+  return true;
+}
+
+void
+za_secret_ref_clear (struct za_secret_ref *r)
+{
+  free (r->service);
+  free (r->project);
+  free (r->env);
+  free (r->name);
+  free (r->field);
+  *r = (struct za_secret_ref) { 0 };
+}
+
+static char *
+dupn (const char *s, size_t n)
+{
+  return strndup (s, n);
+}
+
+/* Grammar of SecretRef::parse: "name", "name/field", "@svc/name[/field]",
+   "[project]:env/name[/field]".  */
+bool
+za_secret_ref_parse (const char *ref, struct za_secret_ref *out)
+{
+  const char *slash, *colon;
+  *out = (struct za_secret_ref) { 0 };
+  if (!ref || !*ref || ref[0] == '/')
+    return false;
+  if (ref[0] == '@')
+    {
+      const char *s1 = strchr (ref + 1, '/'), *s2;
+      if (!s1 || s1 == ref + 1 || !s1[1])
+        return false;
+      s2 = strchr (s1 + 1, '/');
+      if (s2 == s1 + 1)
+        return false;
+      out->service = dupn (ref + 1, (size_t) (s1 - ref - 1));
+      out->name = s2 ? dupn (s1 + 1, (size_t) (s2 - s1 - 1)) : strdup (s1 + 1);
+      if (s2 && s2[1])
+        out->field = strdup (s2 + 1);
+      if (!out->service || !out->name || (s2 && s2[1] && !out->field))
+        goto fail;
+      return true;
+    }
+  slash = strchr (ref, '/');
+  colon = strchr (ref, ':');
+  if (colon && (!slash || colon < slash))
+    {
+      const char *envs = colon + 1, *name, *s2;
+      if (!slash)
+        return false;
+      if (slash == envs || memchr (envs, ':', (size_t) (slash - envs)))
+        return false;
+      name = slash + 1;
+      s2 = strchr (name, '/');
+      if (!*name || s2 == name)
+        return false;
+      if (s2 && strchr (s2 + 1, '/'))
+        return false;
+      out->project = colon > ref ? dupn (ref, (size_t) (colon - ref)) : NULL;
+      out->env = dupn (envs, (size_t) (slash - envs));
+      out->name = s2 ? dupn (name, (size_t) (s2 - name)) : strdup (name);
+      if (s2 && s2[1])
+        out->field = strdup (s2 + 1);
+      if (!out->env || !out->name)
+        goto fail;
+      return true;
+    }
+  if (slash)
+    {
+      if (!slash[1] || strchr (slash + 1, '/') || slash == ref)
+        return false;
+      out->name = dupn (ref, (size_t) (slash - ref));
+      out->field = strdup (slash + 1);
+      if (!out->name || !out->field)
+        goto fail;
+      return true;
+    }
+  if (colon)
+    return false;
+  out->name = strdup (ref);
+  return out->name != NULL;
+fail:
+  za_secret_ref_clear (out);
+  return false;
+}
+
+/* Read the secret file; returns 1 found, 0 not found, -1 error.  */
+static int
+read_secret (const struct za_secrets *sec, const struct za_secret_ref *r, char **value,
+             struct za_err **err)
+{
+  cleanup_free char *path = NULL;
+  struct za_err *e = NULL;
+  size_t len = 0;
+  int n;
+  if (r->service)
+    n = asprintf (&path, "%s/%s/%s/%s", sec->dir, sec->scope, r->service, r->name);
+  else
+    n = asprintf (&path, "%s/%s/%s", sec->dir, sec->scope, r->name);
+  if (n < 0)
+    return za_err_set (err, ENOMEM, "out of memory");
+  if (access (path, F_OK) < 0 && errno == ENOENT)
+    return 0;
+  if (za_read_file (path, ZA_SECRET_MAX, value, &len, &e) < 0)
+    {
+      /* The error text names the path, never the content.  */
+      za_err_append (err, &e);
+      return -1;
+    }
+  if (strlen (*value) != len)
+    {
+      free (*value);
+      *value = NULL;
+      return za_err_set (err, ZA_EINPUT, "secret `%s` contains a NUL byte", r->name);
+    }
+  return 1;
+}
+
+static int
+extract_field (const char *secret, const char *field, char **out, const char *name,
+               struct za_err **err)
+{
+  json_error_t jerr;
+  json_t *root = json_loads (secret, JSON_DECODE_ANY, &jerr), *v;
+  int ret = 0;
+  if (!root)
+    /* jansson's message may quote the input: say only where it failed.  */
+    return za_err_set (err, ZA_EINPUT,
+                       "secret resolution error: failed to parse secret `%s` as JSON (line %d column %d)",
+                       name, jerr.line, jerr.column);
+  v = json_is_object (root) ? json_object_get (root, field) : NULL;
+  if (!v)
+    ret = za_err_set (err, ZA_EINPUT, "field `%s` not found in secret `%s`", field, name);
+  else if (json_is_string (v))
+    *out = strdup (json_string_value (v));
+  else if (json_is_null (v))
+    *out = strdup ("");
+  else
+    *out = json_dumps (v, JSON_COMPACT | JSON_ENCODE_ANY);
+  if (ret == 0 && !*out)
+    ret = za_err_set (err, ENOMEM, "out of memory");
+  json_decref (root);
+  return ret;
+}
+
+static int
+resolve_secret (const struct za_kv *kv, const char *ref, const struct za_secrets *sec,
+                const char *file, const char *path, char **value, struct za_err **err)
+{
+  struct za_secret_ref r;
+  cleanup_free char *raw = NULL;
+  int found, ret = 0;
+
+  if (!za_secret_ref_parse (ref, &r))
+    return za_err_set_at (err, file, &kv->val.m, path, "invalid secret reference syntax: $S:%s", ref);
+  if (!za_secret_name_valid (r.name) || (r.service && !za_secret_name_valid (r.service)))
+    {
+      za_secret_ref_clear (&r);
+      return za_err_set_at (err, file, &kv->val.m, path,
+                            "invalid secret name in $S:%s (names start with a letter, then letters, digits, '_' or '-')",
+                            ref);
+    }
+  if (!sec || !sec->dir)
+    {
+      za_secret_ref_clear (&r);
+      return za_err_set_at (err, file, &kv->val.m, path,
+                            "environment variable %s references secret $S:%s but no secrets store is configured (use --secrets-dir DIR)",
+                            kv->key.s, ref);
+    }
+  found = read_secret (sec, &r, &raw, err);
+  if (found == 0)
+    ret = za_err_set_at (err, file, &kv->val.m, path, "secret '%s' referenced by $S:%s was not found in scope '%s%s%s'",
+                         r.name, ref, sec->scope, r.service ? "/" : "", r.service ? r.service : "");
+  else if (found < 0)
+    ret = za_err_wrap (err, "%s", path);
+  else if (r.field)
+    {
+      if (extract_field (raw, r.field, value, r.name, err) < 0)
+        {
+          if (*err && (*err)->code == ZA_EINPUT && !(*err)->file)
+            {
+              /* Locate the problem at the env entry.  */
+              (*err)->file = file ? strdup (file) : NULL;
+              (*err)->path = path ? strdup (path) : NULL;
+              (*err)->line = kv->val.m.line;
+              (*err)->col = kv->val.m.col;
+            }
+          ret = -1;
+        }
+    }
+  else
+    *value = steal_pointer (&raw);
+  za_secret_ref_clear (&r);
+  return ret;
+}
+
+int
+za_env_resolve (const struct za_strmap *env, const struct za_secrets *sec, const char *file,
+                const char *path, struct za_strv *out, struct za_err **warn, struct za_err **err)
+{
+  int ret = 0;
+  char p[1200];
+  for (size_t i = 0; i < env->n; i++)
+    {
+      const struct za_kv *kv = &env->v[i];
+      const char *v = kv->val.s;
+      cleanup_free char *owned = NULL;
+
+      snprintf (p, sizeof p, "%s.%s", path, kv->key.s);
+      if (!*kv->key.s || strchr (kv->key.s, '='))
+        {
+          ret = za_err_set_at (err, file, &kv->key.m, p, "invalid environment variable name `%s`",
+                               kv->key.s);
+          continue;
+        }
+      if (strncmp (v, "$E:", 3) == 0)
+        {
+          const char *name = v + 3;
+          const char *hv = getenv (name);
+          if (!hv)
+            {
+              ret = za_err_set_at (err, file, &kv->val.m, p,
+                                   "environment variable '%s' referenced by $E:%s is not set", name, name);
+              continue;
+            }
+          if (!*hv)
+            za_err_set_at (warn, file, &kv->val.m, p, "environment variable '%s' is set but empty", name);
+          v = hv;
+        }
+      else if (strncmp (v, "$S:", 3) == 0)
+        {
+          if (resolve_secret (kv, v + 3, sec, file, p, &owned, err) < 0)
+            {
+              ret = -1;
+              continue;
+            }
+          v = owned;
+        }
+      {
+        char *entry = NULL;
+        if (asprintf (&entry, "%s=%s", kv->key.s, v) < 0)
+          return za_err_set (err, ENOMEM, "out of memory");
+        za_env_remove_key (out, kv->key.s, strlen (kv->key.s));
+        if (za_strv_push_take (out, entry) < 0)
+          return za_err_set (err, ENOMEM, "out of memory");
+      }
+    }
+  return ret;
+}
+
+int
+za_env_check_refs (const struct za_strmap *env, const char *file, const char *path,
+                   struct za_err **err)
+{
+  int ret = 0;
+  char p[1200];
+  for (size_t i = 0; i < env->n; i++)
+    {
+      const struct za_kv *kv = &env->v[i];
+      struct za_secret_ref r;
+      if (strncmp (kv->val.s, "$S:", 3) != 0)
+        continue;
+      snprintf (p, sizeof p, "%s.%s", path, kv->key.s);
+      if (!za_secret_ref_parse (kv->val.s + 3, &r))
+        {
+          ret = za_err_set_at (err, file, &kv->val.m, p, "invalid secret reference syntax: %s", kv->val.s);
+          continue;
+        }
+      if (!za_secret_name_valid (r.name) || (r.service && !za_secret_name_valid (r.service)))
+        ret = za_err_set_at (err, file, &kv->val.m, p,
+                             "invalid secret name in %s (names start with a letter, then letters, digits, '_' or '-')",
+                             kv->val.s);
+      za_secret_ref_clear (&r);
+    }
+  return ret;
+}

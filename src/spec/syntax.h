@@ -1,0 +1,32 @@
+/* Syntax checks for spec values that zlayer hands to Rust crates: durations
+   (humantime 2.3), cron schedules (cron 0.15) and image references
+   (docker/distribution grammar).  Each one accepts what the crate accepts,
+   so a spec that passes here does not fail later at deploy time, and says
+   why in words a user can act on.
+
+   All three return 0 on success and leave *REASON alone.  On failure they
+   return -1 and set *REASON to a malloc'd message the caller frees; it is
+   NULL if that allocation failed.  REASON may be NULL when the caller only
+   needs the verdict.  */
+#ifndef ZA_SPEC_SYNTAX_H
+#define ZA_SPEC_SYNTAX_H
+
+#include <stdint.h>
+
+/* humantime's parse_duration: "30s", "5m30s", "1h 30m", "2days", "100ms".
+   Months are 30.44 days and years 365.25 days, as in humantime.  The
+   result is in nanoseconds; a total that does not fit in u64 is an error
+   even where humantime (which counts seconds) would still accept it.  */
+int za_duration_parse (const char *s, uint64_t *out_ns, char **reason);
+
+/* cron's Schedule::from_str: @yearly, @monthly, @weekly, @daily, @hourly,
+   or 6 or 7 fields "sec min hour day-of-month month day-of-week [year]".
+   Day of week runs 1-7 with 1 = Sunday.  Classic 5-field Unix cron lines
+   are rejected, as the crate rejects them.  */
+int za_cron_check (const char *expr, char **reason);
+
+/* An image reference "[domain/]path[:tag][@digest]", e.g. "nginx:alpine",
+   "ghcr.io/org/app:v1", "localhost:5000/app", "busybox@sha256:<64 hex>".  */
+int za_image_ref_check (const char *ref, char **reason);
+
+#endif

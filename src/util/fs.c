@@ -1,0 +1,237 @@
+#define _GNU_SOURCE
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+static int
+read_fd (int fd, const char *name, size_t max, char **out, size_t *len_out,
+         struct za_err **err)
+{
+  size_t cap = 4096, len = 0;
+  cleanup_free char *buf = malloc (cap + 1);
+  if (!buf)
+    return za_err_set (err, ENOMEM, "reading `%s`: out of memory", name);
+  for (;;)
+    {
+      ssize_t n;
+      if (len == cap)
+        {
+          char *nb;
+          if (cap > max)
+            return za_err_set (err, ZA_EINPUT, "%s: file is larger than the limit of %zu bytes",
+                               name, max);
+          cap *= 2;
+          nb = realloc (buf, cap + 1);
+          if (!nb)
+            return za_err_set (err, ENOMEM, "reading `%s`: out of memory", name);
+          buf = nb;
+        }
+      n = read (fd, buf + len, cap - len);
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return za_err_set (err, errno, "read `%s`: %s", name, strerror (errno));
+        }
+      if (n == 0)
+        break;
+      len += (size_t) n;
+    }
+  if (len > max)
+    return za_err_set (err, ZA_EINPUT, "%s: file is larger than the limit of %zu bytes",
+                       name, max);
+  buf[len] = '\0';
+  *out = steal_pointer (&buf);
+  if (len_out)
+    *len_out = len;
+  return 0;
+}
+
+int
+za_read_file_at (int dirfd, const char *name, size_t max, char **out,
+                 size_t *len_out, struct za_err **err)
+{
+  cleanup_close int fd = -1;
+  struct stat st;
+  if (strcmp (name, "-") == 0)
+    return read_fd (STDIN_FILENO, "<stdin>", max, out, len_out, err);
+  fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      int e = errno;
+      /* A missing or unreadable input file is the caller's mistake.  */
+      return za_err_set (err, (e == ENOENT || e == EACCES || e == ENOTDIR || e == ELOOP)
+                                  ? ZA_EINPUT : e,
+                         "open `%s`: %s", name, strerror (e));
+    }
+  if (fstat (fd, &st) == 0 && S_ISDIR (st.st_mode))
+    return za_err_set (err, ZA_EINPUT, "`%s` is a directory", name);
+  return read_fd (fd, name, max, out, len_out, err);
+}
+
+int
+za_read_file (const char *path, size_t max, char **out, size_t *len_out,
+              struct za_err **err)
+{
+  return za_read_file_at (AT_FDCWD, path, max, out, len_out, err);
+}
+
+int
+za_write_all (int fd, const void *data, size_t len)
+{
+  const char *p = data;
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return -1;
+        }
+      p += n;
+      len -= (size_t) n;
+    }
+  return 0;
+}
+
+int
+za_write_file_atomic_at (int dirfd, const char *name, const void *data,
+                         size_t len, mode_t mode, struct za_err **err)
+{
+  char tmp[NAME_MAX + 1];
+  cleanup_close int fd = -1;
+  int ret = 0;
+
+  for (int attempt = 0; fd < 0; attempt++)
+    {
+      unsigned r = (unsigned) getpid () ^ ((unsigned) attempt * 2654435761u)
+                   ^ (unsigned) (size_t) &tmp;
+      if (snprintf (tmp, sizeof tmp, ".%s.%08x.tmp", name, r) >= (int) sizeof tmp)
+        return za_err_set (err, ENAMETOOLONG, "file name `%s` too long", name);
+      fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+      if (fd < 0 && (errno != EEXIST || attempt > 100))
+        return za_err_set (err, errno, "create `%s`: %s", tmp, strerror (errno));
+    }
+  /* The umask must not widen or narrow what we promise (0600 for config).  */
+  if (fchmod (fd, mode) < 0)
+    ret = za_err_set (err, errno, "chmod `%s`: %s", tmp, strerror (errno));
+  if (ret == 0 && za_write_all (fd, data, len) < 0)
+    ret = za_err_set (err, errno, "write `%s`: %s", tmp, strerror (errno));
+  if (ret == 0 && fsync (fd) < 0)
+    ret = za_err_set (err, errno, "fsync `%s`: %s", tmp, strerror (errno));
+  if (ret == 0 && renameat (dirfd, tmp, dirfd, name) < 0)
+    ret = za_err_set (err, errno, "rename `%s` to `%s`: %s", tmp, name, strerror (errno));
+  if (ret < 0)
+    unlinkat (dirfd, tmp, 0);
+  return ret;
+}
+
+int
+za_mkdir_p (const char *path, mode_t mode, struct za_err **err)
+{
+  cleanup_free char *p = strdup (path);
+  size_t len;
+  if (!p)
+    return za_err_set (err, ENOMEM, "out of memory");
+  len = strlen (p);
+  while (len > 1 && p[len - 1] == '/')
+    p[--len] = '\0';
+  for (char *s = p + 1; *s; s++)
+    {
+      if (*s != '/')
+        continue;
+      *s = '\0';
+      if (mkdir (p, 0755) < 0 && errno != EEXIST)
+        return za_err_set (err, errno, "mkdir `%s`: %s", p, strerror (errno));
+      *s = '/';
+    }
+  if (mkdir (p, mode) < 0)
+    {
+      struct stat st;
+      if (errno != EEXIST)
+        return za_err_set (err, errno, "mkdir `%s`: %s", p, strerror (errno));
+      if (stat (p, &st) < 0 || !S_ISDIR (st.st_mode))
+        return za_err_set (err, ZA_EINPUT, "`%s` exists and is not a directory", p);
+    }
+  return 0;
+}
+
+static int
+rm_rf_fd (int dfd, const char *name, dev_t dev, struct za_err **err)
+{
+  struct stat st;
+  if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    {
+      if (errno == ENOENT)
+        return 0;
+      return za_err_set (err, errno, "stat `%s`: %s", name, strerror (errno));
+    }
+  if (S_ISDIR (st.st_mode))
+    {
+      cleanup_dir DIR *d = NULL;
+      struct dirent *de;
+      int fd;
+      if (st.st_dev != dev)
+        return za_err_set (err, EBUSY, "`%s` is a mount point; not removing it", name);
+      fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0)
+        return za_err_set (err, errno, "open `%s`: %s", name, strerror (errno));
+      d = fdopendir (fd);
+      if (!d)
+        {
+          close (fd);
+          return za_err_set (err, errno, "opendir `%s`: %s", name, strerror (errno));
+        }
+      while ((de = readdir (d)))
+        {
+          if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+            continue;
+          if (rm_rf_fd (dirfd (d), de->d_name, dev, err) < 0)
+            return -1;
+        }
+      if (unlinkat (dfd, name, AT_REMOVEDIR) < 0)
+        return za_err_set (err, errno, "rmdir `%s`: %s", name, strerror (errno));
+      return 0;
+    }
+  if (unlinkat (dfd, name, 0) < 0 && errno != ENOENT)
+    return za_err_set (err, errno, "unlink `%s`: %s", name, strerror (errno));
+  return 0;
+}
+
+int
+za_rm_rf_at (int dirfd, const char *name, struct za_err **err)
+{
+  struct stat st;
+  if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : za_err_set (err, errno, "stat `%s`: %s", name, strerror (errno));
+  return rm_rf_fd (dirfd, name, st.st_dev, err);
+}
+
+bool
+za_path_has_dotdot (const char *p)
+{
+  for (const char *s = p; *s;)
+    {
+      const char *e = strchrnul (s, '/');
+      if (e - s == 2 && s[0] == '.' && s[1] == '.')
+        return true;
+      s = *e ? e + 1 : e;
+    }
+  return false;
+}
+
+bool
+za_path_is_absolute_clean (const char *p)
+{
+  return p && p[0] == '/' && !za_path_has_dotdot (p);
+}

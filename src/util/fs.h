@@ -1,0 +1,35 @@
+/* File helpers: bounded reads, atomic writes, safe recursive removal.  */
+#ifndef ZA_FS_H
+#define ZA_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* Read a whole file (PATH "-" = stdin) into a NUL-terminated malloc'd
+   buffer.  Files larger than MAX are an input error.  */
+int za_read_file (const char *path, size_t max, char **out, size_t *len_out,
+                  struct za_err **err);
+int za_read_file_at (int dirfd, const char *name, size_t max, char **out,
+                     size_t *len_out, struct za_err **err);
+
+/* Replace DIRFD/NAME atomically with DATA: temp file in the same directory,
+   fsync, rename.  A failure leaves the previous file untouched.  */
+int za_write_file_atomic_at (int dirfd, const char *name, const void *data,
+                             size_t len, mode_t mode, struct za_err **err);
+
+int za_write_all (int fd, const void *data, size_t len);
+
+/* mkdir -p; the last component gets MODE, missing parents 0755.  */
+int za_mkdir_p (const char *path, mode_t mode, struct za_err **err);
+
+/* rm -rf of DIRFD/NAME without following symlinks or crossing mounts.  */
+int za_rm_rf_at (int dirfd, const char *name, struct za_err **err);
+
+/* Lexical checks for container-side paths.  */
+bool za_path_is_absolute_clean (const char *p); /* starts with '/', no ".." component */
+bool za_path_has_dotdot (const char *p);
+
+#endif

@@ -1,0 +1,36 @@
+/* Growable NULL-terminated vector of owned strings (env, args, options).  */
+#ifndef ZA_STRV_H
+#define ZA_STRV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct za_strv
+{
+  char **v; /* NULL-terminated once anything was added */
+  size_t n, cap;
+};
+
+/* 0 or -1 on OOM.  */
+int za_strv_push (struct za_strv *s, const char *str);
+int za_strv_push_take (struct za_strv *s, char *str);
+int za_strv_pushf (struct za_strv *s, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+bool za_strv_contains (const struct za_strv *s, const char *str);
+void za_strv_remove_at (struct za_strv *s, size_t i);
+void za_strv_clear (struct za_strv *s);
+
+/* Environment helpers: KEY is the text before the first '='.  */
+bool za_env_has_key (const struct za_strv *env, const char *key, size_t keylen);
+/* Remove every KEY=… entry, then append ENTRY ("KEY=VALUE").  */
+int za_env_replace (struct za_strv *env, const char *entry);
+void za_env_remove_key (struct za_strv *env, const char *key, size_t keylen);
+
+static inline void
+za_strv_clearp (struct za_strv *s)
+{
+  za_strv_clear (s);
+}
+#define cleanup_strv __attribute__ ((cleanup (za_strv_clearp)))
+
+#endif
