@@ -314,7 +314,7 @@ int
 zagent_config_generate (const zagent_spec *spec, const zagent_options *o, const char *bundle_dir,
                         char **json_out, size_t *len_out, zagent_error **warnings, zagent_error **err)
 {
-  struct za_build_result res;
+  struct za_build_result res = { 0 };
   int ret;
   *json_out = NULL;
   if (generate (spec, o, bundle_dir, &res, warnings, err) < 0)
