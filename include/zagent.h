@@ -110,6 +110,14 @@ ZAGENT_PUBLIC int zagent_options_set_rootfs (zagent_options *o, const char *dir,
    $ZAGENT_HOST_ROOT or "/".  */
 ZAGENT_PUBLIC int zagent_options_set_host_root (zagent_options *o, const char *dir, zagent_error **err);
 
+/* A CDI device "vendor/class=name" to inject (repeatable).  */
+ZAGENT_PUBLIC int zagent_options_add_device (zagent_options *o, const char *name, zagent_error **err);
+/* CDI spec directory (repeatable; later wins).  Given any, GPU requests
+   that cannot be resolved through CDI are errors instead of falling back
+   to direct passthrough.  Default: $CDI_SPEC_DIRS, else /etc/cdi and
+   /var/run/cdi.  */
+ZAGENT_PUBLIC int zagent_options_add_cdi_dir (zagent_options *o, const char *dir, zagent_error **err);
+
 /* ---- outputs ------------------------------------------------------ */
 
 /* Generate config.json text (no trailing newline) for the chosen service.

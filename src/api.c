@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bundle/build.h"
+#include "bundle/cdi_devices.h"
 #include "bundle/write.h"
 #include "oci/image_config.h"
 #include "spec/spec.h"
@@ -37,6 +38,7 @@ struct zagent_options
   int rootless;
   struct za_strv args;
   bool args_set;
+  struct za_strv devices, cdi_dirs;
 };
 
 /* ---- errors ------------------------------------------------------- */
@@ -140,6 +142,8 @@ zagent_options_free (zagent_options *o)
   za_strv_clear (&o->vol_keys);
   za_strv_clear (&o->vol_paths);
   za_strv_clear (&o->args);
+  za_strv_clear (&o->devices);
+  za_strv_clear (&o->cdi_dirs);
   free (o);
 }
 
@@ -237,6 +241,24 @@ zagent_options_set_args (zagent_options *o, const char *const *args, size_t n, z
   return 0;
 }
 
+int
+zagent_options_add_device (zagent_options *o, const char *name, zagent_error **err)
+{
+  char buf[512];
+  const char *p = name ? za_cdi_qualified_problem (name, buf, sizeof buf) : "empty device name";
+  if (p)
+    return za_err_set (err, ZA_EINPUT, "--device %s: %s", name ? name : "", p);
+  return za_strv_push (&o->devices, name) < 0 ? za_err_set (err, ENOMEM, "out of memory") : 0;
+}
+
+int
+zagent_options_add_cdi_dir (zagent_options *o, const char *dir, zagent_error **err)
+{
+  if (!dir || !*dir)
+    return za_err_set (err, ZA_EINPUT, "--cdi-dir: empty directory name");
+  return za_strv_push (&o->cdi_dirs, dir) < 0 ? za_err_set (err, ENOMEM, "out of memory") : 0;
+}
+
 /* ---- generation --------------------------------------------------- */
 
 static int
@@ -304,9 +326,28 @@ generate (const zagent_spec *spec, const zagent_options *o, const char *bundle_d
   bo.host = za_host_default ();
   if (o->host_root)
     bo.host.root = o->host_root;
-  ret = za_build_config (spec->s, svc, &bo, res, err);
-  if (warnings)
-    za_err_append (warnings, &res->warnings);
+  {
+    struct za_cdi_request req = { .dirs = (const char *const *) o->cdi_dirs.v, .ndirs = o->cdi_dirs.n,
+                                  .devices = (const char *const *) o->devices.v, .ndevices = o->devices.n };
+    struct za_cdi_outcome cdi;
+    struct za_err *w = NULL;
+    if (za_cdi_devices_plan (spec->s, svc, &req, &cdi, &w, err) < 0)
+      {
+        if (warnings)
+          za_err_append (warnings, &w);
+        za_err_free (&w);
+        za_cdi_outcome_clear (&cdi);
+        return -1;
+      }
+    bo.cdi = &cdi.plan;
+    bo.gpu_via_cdi = cdi.gpu_via_cdi;
+    ret = za_build_config (spec->s, svc, &bo, res, err);
+    za_err_append (&w, &res->warnings);
+    if (warnings)
+      za_err_append (warnings, &w);
+    za_err_free (&w);
+    za_cdi_outcome_clear (&cdi);
+  }
   return ret;
 }
 

@@ -309,11 +309,14 @@ build_rlimits (struct gen *g)
     return NULL;
   for (size_t i = 0; i < ul->n; i++)
     {
-      json_t *r = jcheck (g, json_object ());
       int idx = za_ulimit_index (ul->v[i].key.s);
+      json_t *r;
       char type[32];
       int64_t soft, hard;
-      if (!r || idx < 0)
+      if (idx < 0)
+        continue; /* reported by check_ulimit_names */
+      r = jcheck (g, json_object ());
+      if (!r)
         continue;
       za_ulimit_effective (ul->v[i].val, &soft, &hard);
       snprintf (type, sizeof type, "RLIMIT_%s", za_ulimit_names[idx]);
@@ -338,6 +341,26 @@ build_rlimits (struct gen *g)
   return a;
 }
 
+/* An unknown ulimit name is an error here too, not only in validation:
+   a caller that skips validation must not lose a limit silently.  */
+static int
+check_ulimit_names (struct gen *g)
+{
+  const struct za_map *ul = &g->svc->ulimits;
+  char path[1200];
+  int ret = 0;
+  for (size_t i = 0; i < ul->n; i++)
+    if (za_ulimit_index (ul->v[i].key.s) < 0)
+      {
+        snprintf (path, sizeof path, "%s.ulimits.%s", g->base, ul->v[i].key.s);
+        ret = inerr (g, &ul->v[i].key.m, path,
+                     "unknown ulimit name `%s` (expected one of: cpu, fsize, data, stack, core, rss, nproc, "
+                     "nofile, memlock, as, locks, sigpending, msgqueue, nice, rtprio, rttime)",
+                     ul->v[i].key.s);
+      }
+  return ret;
+}
+
 static int
 build_process (struct gen *g, json_t **out)
 {
@@ -356,6 +379,8 @@ build_process (struct gen *g, json_t **out)
   if (build_args (g, &args) < 0)
     ret = -1;
   if (check_cap_names (g) < 0)
+    ret = -1;
+  if (check_ulimit_names (g) < 0)
     ret = -1;
   if (ret < 0)
     {
@@ -390,9 +415,10 @@ build_process (struct gen *g, json_t **out)
   jset (g, p, "cwd", JSTR (build_cwd (g)));
   jset (g, p, "capabilities", caps);
   jset (g, p, "rlimits", build_rlimits (g));
+  jset (g, p, "noNewPrivileges", JBOOL (!g->privileged && g->svc->capabilities.n == 0));
+  /* oci-spec's Process: oomScoreAdj comes after noNewPrivileges.  */
   if (g->svc->resources.oom_score_adj.set)
     jset (g, p, "oomScoreAdj", JINT (g->svc->resources.oom_score_adj.v));
-  jset (g, p, "noNewPrivileges", JBOOL (!g->privileged && g->svc->capabilities.n == 0));
   *out = p;
   return 0;
 }
@@ -590,14 +616,54 @@ storage_mounts (struct gen *g, json_t *mounts)
   return ret;
 }
 
-/* FNV-1a 64 over the data dir and "daemon" (zlayer-paths).  */
+/* Collapse repeated '/' and drop trailing ones (not a lone "/"), in
+   place: Rust's Path equality ignores both.  */
+static void
+path_normalize (char *p)
+{
+  char *w = p;
+  for (const char *r = p; *r; r++)
+    if (!(*r == '/' && w > p && w[-1] == '/'))
+      *w++ = *r;
+  while (w - p > 1 && w[-1] == '/')
+    w--;
+  *w = '\0';
+}
+
+/* The data dir when ZLAYER_DATA_DIR is not set (zlayer-paths, Linux).  */
+static char *
+platform_data_dir (void)
+{
+  const char *home = getenv ("HOME");
+  char *out = NULL;
+  if (geteuid () == 0 || !home || !*home)
+    return strdup ("/var/lib/zlayer");
+  if (asprintf (&out, "%s/.zlayer", home) < 0)
+    return NULL;
+  return out;
+}
+
+/* FNV-1a 64 over the data dir and "daemon" (zlayer-paths).  The data dir
+   equal to the platform default (even when given through the variable)
+   means the platform socket.  */
 static char *
 default_socket_path (void)
 {
   const char *d = getenv ("ZLAYER_DATA_DIR");
+  cleanup_free char *plat = NULL;
   char *out = NULL;
   if (!d || !*d)
     return strdup ("/var/run/zlayer.sock");
+  {
+    cleanup_free char *dn = strdup (d);
+    plat = platform_data_dir ();
+    if (!plat || !dn)
+      return NULL;
+    path_normalize (dn);
+    path_normalize (plat);
+    if (strcmp (dn, plat) == 0)
+      return strdup ("/var/run/zlayer.sock");
+  }
   if (asprintf (&out, "%s/run/zlayer.sock", d) < 0)
     return NULL;
   if (strlen (out) > 103)
@@ -730,6 +796,8 @@ spec_devices (struct gen *g, json_t *rules, json_t *devices)
       size_t n = 0;
       json_t *dev;
       snprintf (path, sizeof path, "%s.devices[%zu].path", g->base, i);
+      if (d->path.s && d->path.s[0] != '/')
+        continue; /* a CDI device name: injected through the CDI plan */
       if (!za_path_is_absolute_clean (d->path.s))
         {
           ret = inerr (g, &d->path.m, path, "device path `%s` must be an absolute path without `..`", d->path.s);
@@ -879,6 +947,9 @@ build_resources (struct gen *g, json_t *rules, json_t **out)
   if (r->cpu.set || r->cpu_shares.set || r->cpuset.s)
     {
       json_t *cpu = jcheck (g, json_object ());
+      /* oci-spec's LinuxCpu: shares, quota, period, …, cpus.  */
+      if (cpu && r->cpu_shares.set)
+        jset (g, cpu, "shares", JINT (r->cpu_shares.v));
       if (cpu && r->cpu.set)
         {
           /* Round (not truncate) and keep at least the kernel's 1 ms
@@ -890,8 +961,6 @@ build_resources (struct gen *g, json_t *rules, json_t **out)
           jset (g, cpu, "quota", JINT (quota));
           jset (g, cpu, "period", JINT (100000));
         }
-      if (cpu && r->cpu_shares.set)
-        jset (g, cpu, "shares", JINT (r->cpu_shares.v));
       if (cpu && r->cpuset.s)
         jset (g, cpu, "cpus", JSTR (r->cpuset.s));
       jset (g, res, "cpu", cpu);
@@ -964,6 +1033,14 @@ build_linux (struct gen *g, json_t **out)
       jset (g, lx, "uidMappings", rootless_mappings (g, false));
       jset (g, lx, "gidMappings", rootless_mappings (g, true));
     }
+  /* oci-spec's Linux: sysctl sits between gidMappings and resources.  */
+  if (g->svc->sysctls.n > 0)
+    {
+      json_t *sc = jcheck (g, json_object ());
+      for (size_t i = 0; sc && i < g->svc->sysctls.n; i++)
+        jset (g, sc, g->svc->sysctls.v[i].key.s, JSTR (g->svc->sysctls.v[i].val.s));
+      jset (g, lx, "sysctl", sc);
+    }
   jset (g, lx, "resources", res);
   res = NULL;
   jset (g, lx, "cgroupsPath", JSTR (cg));
@@ -986,13 +1063,6 @@ build_linux (struct gen *g, json_t **out)
   jset (g, lx, "namespaces", ns);
   if (json_array_size (devices) > 0)
     jset (g, lx, "devices", json_incref (devices));
-  if (g->svc->sysctls.n > 0)
-    {
-      json_t *sc = jcheck (g, json_object ());
-      for (size_t i = 0; sc && i < g->svc->sysctls.n; i++)
-        jset (g, sc, g->svc->sysctls.v[i].key.s, JSTR (g->svc->sysctls.v[i].val.s));
-      jset (g, lx, "sysctl", sc);
-    }
   jset (g, lx, "rootfsPropagation", JSTR ("private"));
   jset (g, lx, "maskedPaths", str_array (g, g->privileged ? none : masked));
   jset (g, lx, "readonlyPaths", str_array (g, g->privileged ? none : readonly));
@@ -1093,6 +1163,13 @@ za_build_config (const struct za_spec *spec, const struct za_service *svc,
       za_err_set (&errs, ENOMEM, "out of memory building config.json");
       goto fail;
     }
+  /* CDI edits go onto the finished config, as the reference library
+     applies them to a runtime's spec.  */
+  if (o->cdi && o->cdi->n > 0 && za_cdi_apply (cfg, o->cdi, &o->host, &errs) < 0)
+    {
+      json_decref (cfg);
+      goto fail;
+    }
   out->config = cfg;
   return 0;
 fail:
@@ -1113,6 +1190,18 @@ char *
 za_config_dump (const json_t *config, size_t *len)
 {
   char *s = json_dumps (config, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+  /* jansson writes \u001F, serde_json \u001f.  Outside strings there is
+     no backslash, and inside one every backslash starts an escape, so
+     skipping each escaped character keeps "\\u" (a literal backslash
+     and u) intact.  */
+  for (char *p = s; p && *p; p++)
+    if (*p == '\\' && p[1])
+      {
+        if (p[1] == 'u')
+          for (int i = 2; i < 6 && p[i]; i++)
+            p[i] = (char) tolower ((unsigned char) p[i]);
+        p++;
+      }
   if (s && len)
     *len = strlen (s);
   return s;

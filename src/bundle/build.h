@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "bundle/host.h"
+#include "cdi/cdi.h"
 #include "oci/image_config.h"
 #include "spec/spec.h"
 #include "util/err.h"
@@ -37,6 +38,10 @@ struct za_build_opts
   const struct za_image_config *image;
   struct za_host host;
   const char *bundle_dir; /* absolute; source of the resolv.conf mount */
+  /* CDI devices to inject once the config is built (cdi_devices.h), and
+     whether the GPU request went through CDI (then no passthrough).  */
+  const struct za_cdi_plan *cdi;
+  bool gpu_via_cdi;
 };
 
 struct za_build_result

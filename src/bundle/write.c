@@ -157,8 +157,17 @@ za_bundle_cleanup (const char *bundle_dir, struct za_err **err)
     return za_err_set (err, errno, "open `%s`: %s", bundle_dir, strerror (errno));
   if (faccessat (dfd, "config.json", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
     {
-      d = fdopendir (dup (dfd));
-      while (d && (de = readdir (d)))
+      int dfd2 = dup (dfd);
+      d = dfd2 >= 0 ? fdopendir (dfd2) : NULL;
+      if (!d)
+        {
+          /* Fail closed: a directory we cannot list is not "empty".  */
+          int e = errno;
+          if (dfd2 >= 0)
+            close (dfd2);
+          return za_err_set (err, e, "open `%s`: %s", bundle_dir, strerror (e));
+        }
+      while ((de = readdir (d)))
         if (strcmp (de->d_name, ".") && strcmp (de->d_name, ".."))
           empty = false;
       if (!empty)

@@ -9,9 +9,8 @@
 #include <string.h>
 
 #include "zagent.h"
+#include "cli/cli.h"
 
-#define EXIT_INPUT 2
-#define EXIT_SYSTEM 1
 
 static const char *const usage_main =
     "Usage: zagent COMMAND [OPTIONS]\n"
@@ -23,6 +22,7 @@ static const char *const usage_main =
     "  bundle   create the bundle directory (config.json, rootfs, resolv.conf)\n"
     "  cleanup  remove a bundle directory\n"
     "  check    validate a deployment spec\n"
+    "  cdi      Container Device Interface: list, validate, resolve, inject\n"
     "\n"
     "Run 'zagent COMMAND --help' for a command's options.\n"
     "  -h, --help     show this help\n"
@@ -48,6 +48,10 @@ static const char *const usage_build_opts =
     "      --rootless           user namespace + uid/gid mappings (default when euid != 0)\n"
     "      --no-rootless        no user namespace (default when euid == 0)\n"
     "      --rootfs DIR         existing root filesystem (root.path = its real path)\n"
+    "      --device NAME        CDI device vendor/class=name to inject (repeatable)\n"
+    "      --cdi-dir DIR        CDI spec directory (repeatable; later wins). Given any, GPUs\n"
+    "                           must resolve through CDI; default $CDI_SPEC_DIRS, else\n"
+    "                           /etc/cdi and /var/run/cdi (GPU fallback: passthrough)\n"
     "  -- ARG...                replace the process args\n"
     "  -h, --help               show this help\n";
 
@@ -65,6 +69,8 @@ enum
   OPT_ROOTLESS,
   OPT_NO_ROOTLESS,
   OPT_ROOTFS,
+  OPT_DEVICE,
+  OPT_CDI_DIR,
 };
 
 static const struct option build_longopts[] = {
@@ -84,6 +90,8 @@ static const struct option build_longopts[] = {
   { "rootless", no_argument, NULL, OPT_ROOTLESS },
   { "no-rootless", no_argument, NULL, OPT_NO_ROOTLESS },
   { "rootfs", required_argument, NULL, OPT_ROOTFS },
+  { "device", required_argument, NULL, OPT_DEVICE },
+  { "cdi-dir", required_argument, NULL, OPT_CDI_DIR },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
 };
@@ -110,8 +118,8 @@ cmp_errors (const void *a, const void *b)
 }
 
 /* One line per problem, in file order.  */
-static void
-print_errors (const zagent_error *err, const char *prefix)
+void
+cli_print_errors (const zagent_error *err, const char *prefix)
 {
   size_t n = 0;
   struct error_line *lines;
@@ -137,20 +145,20 @@ print_errors (const zagent_error *err, const char *prefix)
   free (lines);
 }
 
-static int
-exit_for (zagent_error *err)
+int
+cli_exit_for (zagent_error *err)
 {
   int code = EXIT_INPUT;
   for (const zagent_error *e = err; e; e = zagent_error_next (e))
     if (!zagent_error_is_input (e))
       code = EXIT_SYSTEM;
-  print_errors (err, "");
+  cli_print_errors (err, "");
   zagent_error_free (&err);
   return code;
 }
 
-static int
-usage_error (const char *cmd, const char *fmt, const char *arg)
+int
+cli_usage_error (const char *cmd, const char *fmt, const char *arg)
 {
   fprintf (stderr, "zagent %s: ", cmd);
   fprintf (stderr, fmt, arg);
@@ -191,13 +199,13 @@ parse_build (const char *cmd, int argc, char **argv, struct build_cli *c, bool a
             errno = 0;
             v = strtoul (optarg, &end, 10);
             if (errno || *end || !*optarg || optarg[0] == '-' || v == 0 || v > UINT_MAX)
-              return usage_error (cmd, "--replica `%s`: expected a positive integer", optarg);
+              return cli_usage_error (cmd, "--replica `%s`: expected a positive integer", optarg);
             r = zagent_options_set_replica (c->o, (unsigned) v, &err);
           }
           break;
         case 'b':
           if (!allow_bundle)
-            return usage_error (cmd, "unknown option `%s`", "-b");
+            return cli_usage_error (cmd, "unknown option `%s`", "-b");
           c->bundle = optarg;
           break;
         case OPT_IMAGE_CONFIG:
@@ -219,7 +227,7 @@ parse_build (const char *cmd, int argc, char **argv, struct build_cli *c, bool a
           {
             char *eq = strchr (optarg, '=');
             if (!eq || eq == optarg)
-              return usage_error (cmd, "--volume `%s`: expected NAME=PATH", optarg);
+              return cli_usage_error (cmd, "--volume `%s`: expected NAME=PATH", optarg);
             *eq = '\0';
             r = zagent_options_add_volume (c->o, optarg, eq + 1, &err);
             *eq = '=';
@@ -247,6 +255,12 @@ parse_build (const char *cmd, int argc, char **argv, struct build_cli *c, bool a
         case OPT_ROOTFS:
           r = zagent_options_set_rootfs (c->o, optarg, &err);
           break;
+        case OPT_DEVICE:
+          r = zagent_options_add_device (c->o, optarg, &err);
+          break;
+        case OPT_CDI_DIR:
+          r = zagent_options_add_cdi_dir (c->o, optarg, &err);
+          break;
         case 'h':
           printf ("%s\n%s", usage_head, usage_build_opts);
           if (allow_bundle)
@@ -254,27 +268,27 @@ parse_build (const char *cmd, int argc, char **argv, struct build_cli *c, bool a
                     "                           data dir = $ZLAYER_DATA_DIR, /var/lib/zlayer or ~/.zlayer)\n");
           return 0;
         case ':':
-          return usage_error (cmd, "option `%s` needs a value", argv[optind - 1]);
+          return cli_usage_error (cmd, "option `%s` needs a value", argv[optind - 1]);
         default:
-          return usage_error (cmd, "unknown option `%s`", argv[optind - 1]);
+          return cli_usage_error (cmd, "unknown option `%s`", argv[optind - 1]);
         }
       if (r < 0)
-        return exit_for (err);
+        return cli_exit_for (err);
     }
   if (optind < argc)
     {
       if (strcmp (argv[optind - 1], "--") != 0)
-        return usage_error (cmd, "unexpected argument `%s` (put the process args after --)", argv[optind]);
+        return cli_usage_error (cmd, "unexpected argument `%s` (put the process args after --)", argv[optind]);
       if (zagent_options_set_args (c->o, (const char *const *) argv + optind, (size_t) (argc - optind), &err) < 0)
-        return exit_for (err);
+        return cli_exit_for (err);
     }
   else if (optind > 1 && strcmp (argv[optind - 1], "--") == 0)
     {
       if (zagent_options_set_args (c->o, NULL, 0, &err) < 0)
-        return exit_for (err);
+        return cli_exit_for (err);
     }
   if (!c->file)
-    return usage_error (cmd, "%s", "missing -f FILE");
+    return cli_usage_error (cmd, "%s", "missing -f FILE");
   return -1;
 }
 
@@ -282,7 +296,7 @@ static void
 print_warnings (zagent_error **w)
 {
   if (*w)
-    print_errors (*w, "warning: ");
+    cli_print_errors (*w, "warning: ");
   zagent_error_free (w);
 }
 
@@ -312,7 +326,7 @@ cmd_spec_or_bundle (int argc, char **argv, bool bundle)
     goto out;
   if (zagent_spec_load_file (&spec, c.file, &err) < 0)
     {
-      ret = exit_for (err);
+      ret = cli_exit_for (err);
       goto out;
     }
   if (bundle)
@@ -320,7 +334,7 @@ cmd_spec_or_bundle (int argc, char **argv, bool bundle)
       if (zagent_bundle_create (spec, c.o, c.bundle, &out, &warn, &err) < 0)
         {
           print_warnings (&warn);
-          ret = exit_for (err);
+          ret = cli_exit_for (err);
           goto out;
         }
       print_warnings (&warn);
@@ -331,7 +345,7 @@ cmd_spec_or_bundle (int argc, char **argv, bool bundle)
       if (zagent_config_generate (spec, c.o, NULL, &out, &len, &warn, &err) < 0)
         {
           print_warnings (&warn);
-          ret = exit_for (err);
+          ret = cli_exit_for (err);
           goto out;
         }
       print_warnings (&warn);
@@ -371,20 +385,20 @@ cmd_check (int argc, char **argv)
                 "  -h, --help       show this help\n");
         return 0;
       case ':':
-        return usage_error ("check", "option `%s` needs a value", argv[optind - 1]);
+        return cli_usage_error ("check", "option `%s` needs a value", argv[optind - 1]);
       default:
-        return usage_error ("check", "unknown option `%s`", argv[optind - 1]);
+        return cli_usage_error ("check", "unknown option `%s`", argv[optind - 1]);
       }
   if (optind < argc)
-    return usage_error ("check", "unexpected argument `%s`", argv[optind]);
+    return cli_usage_error ("check", "unexpected argument `%s`", argv[optind]);
   if (!file)
-    return usage_error ("check", "%s", "missing -f FILE");
+    return cli_usage_error ("check", "%s", "missing -f FILE");
   if (zagent_spec_load_file (&spec, file, &err) < 0)
-    return exit_for (err);
+    return cli_exit_for (err);
   if (zagent_spec_validate (spec, &err) < 0)
     {
       zagent_spec_free (spec);
-      return exit_for (err);
+      return cli_exit_for (err);
     }
   zagent_spec_free (spec);
   return 0;
@@ -414,16 +428,16 @@ cmd_cleanup (int argc, char **argv)
                 "  -h, --help        show this help\n");
         return 0;
       case ':':
-        return usage_error ("cleanup", "option `%s` needs a value", argv[optind - 1]);
+        return cli_usage_error ("cleanup", "option `%s` needs a value", argv[optind - 1]);
       default:
-        return usage_error ("cleanup", "unknown option `%s`", argv[optind - 1]);
+        return cli_usage_error ("cleanup", "unknown option `%s`", argv[optind - 1]);
       }
   if (optind < argc)
-    return usage_error ("cleanup", "unexpected argument `%s`", argv[optind]);
+    return cli_usage_error ("cleanup", "unexpected argument `%s`", argv[optind]);
   if (!dir)
-    return usage_error ("cleanup", "%s", "missing -b DIR");
+    return cli_usage_error ("cleanup", "%s", "missing -b DIR");
   if (zagent_bundle_cleanup (dir, &err) < 0)
-    return exit_for (err);
+    return cli_exit_for (err);
   return 0;
 }
 
@@ -454,6 +468,8 @@ main (int argc, char **argv)
     return cmd_check (argc - 1, argv + 1);
   if (!strcmp (cmd, "cleanup"))
     return cmd_cleanup (argc - 1, argv + 1);
+  if (!strcmp (cmd, "cdi"))
+    return cli_cmd_cdi (argc - 1, argv + 1);
   fprintf (stderr, "zagent: unknown command `%s`\nRun 'zagent --help' for the list of commands.\n", cmd);
   return EXIT_INPUT;
 }

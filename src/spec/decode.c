@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "spec/syntax.h"
 
@@ -160,7 +161,9 @@ za_scalar_classify (const struct za_node *n)
     return ZA_SK_BOOL;
   if (parse_yaml_int (v, &mag, &neg, &fits))
     return ZA_SK_INT;
-  if (parse_yaml_float (v, &d))
+  /* serde_yaml checks digits_but_not_number before the float parse too:
+     01777 is a string, not the float 1777.  */
+  if (!digits_but_not_number (v) && parse_yaml_float (v, &d))
     return ZA_SK_FLOAT;
   return ZA_SK_STR;
 }
@@ -189,6 +192,217 @@ static bool
 scalar_bool (const struct za_node *n)
 {
   return n->value[0] == 't' || n->value[0] == 'T';
+}
+
+/* ---- YAML 1.1 (go-yaml v2) ------------------------------------------ */
+
+static const char *const bool11_true[] = { "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
+                                           "on", "On", "ON", NULL };
+static const char *const bool11_false[] = { "n", "N", "no", "No", "NO", "false", "False", "FALSE",
+                                            "off", "Off", "OFF", NULL };
+
+static int
+bool11 (const char *v)
+{
+  for (int i = 0; bool11_true[i]; i++)
+    if (!strcmp (v, bool11_true[i]))
+      return 1;
+  for (int i = 0; bool11_false[i]; i++)
+    if (!strcmp (v, bool11_false[i]))
+      return 0;
+  return -1;
+}
+
+/* go-yaml v2: underscores removed, then strconv.ParseInt (base 0: 0x, 0o,
+   0b, leading 0 = octal), then ParseUint; "0b…" also explicitly.  Writes
+   the decimal text into BUF.  */
+static bool
+int11 (const char *v, char *buf, size_t len, int64_t *iv, uint64_t *uv, bool *neg)
+{
+  char plain[96];
+  size_t n = 0;
+  const char *p;
+  int base = 10;
+  uint64_t mag = 0;
+  for (p = v; *p && n + 1 < sizeof plain; p++)
+    if (*p != '_')
+      plain[n++] = *p;
+  if (*p)
+    return false;
+  plain[n] = '\0';
+  p = plain;
+  *neg = false;
+  if (*p == '+' || *p == '-')
+    *neg = *p++ == '-';
+  if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+    base = 16, p += 2;
+  else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O'))
+    base = 8, p += 2;
+  else if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B'))
+    base = 2, p += 2;
+  else if (p[0] == '0' && p[1])
+    base = 8, p += 1;
+  if (!all_in (p, base))
+    return false;
+  for (; *p; p++)
+    {
+      int c = (unsigned char) *p;
+      uint64_t d = (uint64_t) (isdigit (c) ? c - '0' : 10 + tolower (c) - 'a');
+      if (__builtin_mul_overflow (mag, (uint64_t) base, &mag) || __builtin_add_overflow (mag, d, &mag))
+        return false;
+    }
+  if (*neg && mag > (uint64_t) INT64_MAX + 1)
+    return false;
+  *uv = mag;
+  *iv = *neg ? (mag == (uint64_t) INT64_MAX + 1 ? INT64_MIN : -(int64_t) mag)
+             : (mag > INT64_MAX ? INT64_MAX : (int64_t) mag);
+  if (*neg && mag == 0)
+    *neg = false;
+  if (buf)
+    snprintf (buf, len, "%s%" PRIu64, *neg ? "-" : "", mag);
+  return true;
+}
+
+/* ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ (after removing
+   underscores), plus the .inf/.nan spellings.  */
+static bool
+float11 (const char *v, double *out)
+{
+  char plain[128];
+  size_t n = 0;
+  const char *p;
+  static const char *const inf[] = { ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", NULL };
+  static const char *const ninf[] = { "-.inf", "-.Inf", "-.INF", NULL };
+  static const char *const nan_[] = { ".nan", ".NaN", ".NAN", NULL };
+  for (int i = 0; inf[i]; i++)
+    if (!strcmp (v, inf[i]))
+      return *out = INFINITY, true;
+  for (int i = 0; ninf[i]; i++)
+    if (!strcmp (v, ninf[i]))
+      return *out = -INFINITY, true;
+  for (int i = 0; nan_[i]; i++)
+    if (!strcmp (v, nan_[i]))
+      return *out = NAN, true;
+  for (p = v; *p && n + 1 < sizeof plain; p++)
+    if (*p != '_')
+      plain[n++] = *p;
+  if (*p)
+    return false;
+  plain[n] = '\0';
+  p = plain;
+  if (*p == '+' || *p == '-')
+    p++;
+  if (*p == '.')
+    {
+      p++;
+      if (!isdigit ((unsigned char) *p))
+        return false;
+      while (isdigit ((unsigned char) *p))
+        p++;
+    }
+  else
+    {
+      if (!isdigit ((unsigned char) *p))
+        return false;
+      while (isdigit ((unsigned char) *p))
+        p++;
+      if (*p == '.')
+        for (p++; isdigit ((unsigned char) *p); p++)
+          ;
+    }
+  if (*p == 'e' || *p == 'E')
+    {
+      p++;
+      if (*p == '+' || *p == '-')
+        p++;
+      if (!isdigit ((unsigned char) *p))
+        return false;
+      while (isdigit ((unsigned char) *p))
+        p++;
+    }
+  if (*p)
+    return false;
+  *out = strtod (plain, NULL);
+  return true;
+}
+
+enum za_scalar_kind
+za_scalar_classify11 (const struct za_node *n)
+{
+  const char *v = n->value;
+  int64_t i;
+  uint64_t u;
+  bool neg;
+  double d;
+  if (n->type != ZA_NODE_SCALAR || !n->plain || (n->tag && is_core_tag (n->tag, "str")))
+    return ZA_SK_STR;
+  if (!*v || !strcmp (v, "~") || !strcmp (v, "null") || !strcmp (v, "Null") || !strcmp (v, "NULL"))
+    return ZA_SK_NULL;
+  if (bool11 (v) >= 0)
+    return ZA_SK_BOOL;
+  if (int11 (v, NULL, 0, &i, &u, &neg))
+    return ZA_SK_INT;
+  if (float11 (v, &d))
+    return ZA_SK_FLOAT;
+  return ZA_SK_STR;
+}
+
+/* strconv.FormatFloat (f, 'g', -1, 64): the shortest digits that round
+   trip; for that shortest form Go switches to the exponent notation when
+   the exponent is < -4 or >= 6 (it decides with precision 6).  */
+static void
+go_format_g (double d, char *buf, size_t len)
+{
+  char e[64];
+  int prec, exp;
+  if (isnan (d))
+    {
+      snprintf (buf, len, "NaN");
+      return;
+    }
+  if (isinf (d))
+    {
+      snprintf (buf, len, d > 0 ? "+Inf" : "-Inf");
+      return;
+    }
+  for (prec = 0; prec < 17; prec++)
+    {
+      snprintf (e, sizeof e, "%.*e", prec, d);
+      if (strtod (e, NULL) == d)
+        break;
+    }
+  exp = atoi (strchr (e, 'e') + 1);
+  if (exp < -4 || exp >= 6)
+    snprintf (buf, len, "%.*e", prec, d);
+  else
+    snprintf (buf, len, "%.*f", prec - exp > 0 ? prec - exp : 0, d);
+}
+
+const char *
+za_scalar_canonical11 (struct za_arena *a, const struct za_node *n)
+{
+  char buf[64];
+  int64_t i;
+  uint64_t u;
+  bool neg;
+  double d;
+  switch (za_scalar_classify11 (n))
+    {
+    case ZA_SK_NULL:
+      return "";
+    case ZA_SK_BOOL:
+      return bool11 (n->value) ? "true" : "false";
+    case ZA_SK_INT:
+      int11 (n->value, buf, sizeof buf, &i, &u, &neg);
+      return za_arena_strdup (a, buf);
+    case ZA_SK_FLOAT:
+      float11 (n->value, &d);
+      go_format_g (d, buf, sizeof buf);
+      return za_arena_strdup (a, buf);
+    case ZA_SK_STR:
+      break;
+    }
+  return NULL;
 }
 
 /* ---- errors and paths ---------------------------------------------- */
@@ -367,6 +581,12 @@ decode_string (struct za_dctx *c, const struct za_node *n, bool opt, struct za_s
     return za_dctx_error (c, n, "string contains a NUL byte");
   out->s = n->value;
   out->m = n->mark;
+  if (c->yaml11)
+    {
+      const char *canon = za_scalar_canonical11 (c->arena, n);
+      if (canon)
+        out->s = canon;
+    }
   return 0;
 }
 
@@ -469,6 +689,8 @@ decode_strmap (struct za_dctx *c, const struct za_node *n, struct za_strmap *out
       size_t old = za_dctx_push_key (c, k->value);
       out->v[i].key.s = k->value;
       out->v[i].key.m = k->mark;
+      if (c->yaml11 && za_scalar_canonical11 (c->arena, k))
+        out->v[i].key.s = za_scalar_canonical11 (c->arena, k);
       if (decode_string (c, za_map_val (n, i), false, &out->v[i].val) < 0)
         ret = -1;
       za_dctx_pop (c, old);
@@ -476,11 +698,13 @@ decode_strmap (struct za_dctx *c, const struct za_node *n, struct za_strmap *out
   return ret;
 }
 
+/* encoding/json matches keys case-insensitively (CDI dialect).  */
 static const struct za_field *
-find_field (const struct za_field *fields, size_t nfields, const char *key, size_t *idx)
+find_field (const struct za_field *fields, size_t nfields, const char *key, size_t *idx, bool ci)
 {
+  int (*cmp) (const char *, const char *) = ci ? strcasecmp : strcmp;
   for (size_t i = 0; i < nfields; i++)
-    if (strcmp (fields[i].name, key) == 0 || (fields[i].alias && strcmp (fields[i].alias, key) == 0))
+    if (cmp (fields[i].name, key) == 0 || (fields[i].alias && cmp (fields[i].alias, key) == 0))
       {
         *idx = i;
         return &fields[i];
@@ -498,14 +722,15 @@ unknown_field (struct za_dctx *c, const struct za_node *k, const struct za_field
   int ret;
   if (!f)
     return za_err_set (c->err, ENOMEM, "out of memory");
+  /* serde's OneOf: `a` / `a` or `b` / one of `a`, `b`, `c` */
   for (size_t i = 0; i < nfields; i++)
-    fprintf (f, "%s`%s`", i ? ", " : "", fields[i].name);
+    fprintf (f, "%s`%s`", i == 0 ? "" : nfields == 2 ? " or " : ", ", fields[i].name);
   fclose (f);
   if (nfields == 0)
     ret = za_dctx_error (c, k, "unknown field `%s`, there are no fields", k->value);
   else
     ret = za_dctx_error (c, k, "unknown field `%s`, expected %s%s", k->value,
-                         nfields == 1 ? "" : "one of ", list ? list : "");
+                         nfields <= 2 ? "" : "one of ", list ? list : "");
   free (list);
   return ret;
 }
@@ -532,7 +757,7 @@ decode_fields (struct za_dctx *c, const struct za_field *fields, size_t nfields,
               ret = type_error (c, k, "a field name");
               continue;
             }
-          f = find_field (fields, nfields, k->value, &idx);
+          f = find_field (fields, nfields, k->value, &idx, c->yaml11);
           if (!f)
             {
               if (skip_key && strcmp (k->value, skip_key) == 0)
@@ -569,16 +794,21 @@ unknown_variant (struct za_dctx *c, const struct za_node *n, const char *const *
   size_t sz = 0;
   FILE *f = open_memstream (&list, &sz);
   char q[160];
+  size_t count = 0;
   int ret;
   if (!f)
     return za_err_set (c->err, ENOMEM, "out of memory");
-  for (size_t i = 0; names ? names[i] != NULL : i < nvars; i++)
-    fprintf (f, "%s`%s`", i ? ", " : "", names ? names[i] : vars[i].name);
+  while (names ? names[count] != NULL : count < nvars)
+    count++;
+  /* serde's OneOf: `a` / `a` or `b` / one of `a`, `b`, `c` */
+  for (size_t i = 0; i < count; i++)
+    fprintf (f, "%s`%s`", i == 0 ? "" : count == 2 ? " or " : ", ", names ? names[i] : vars[i].name);
   fclose (f);
   quote_into (q, sizeof q, n->value, n->len);
   /* serde prints the variant in backticks; keep control bytes escaped.  */
   q[strlen (q) - 1] = '\0';
-  ret = za_dctx_error (c, n, "unknown variant `%s`, expected one of %s", q + 1, list ? list : "");
+  ret = za_dctx_error (c, n, "unknown variant `%s`, expected %s%s", q + 1, count <= 2 ? "" : "one of ",
+                       list ? list : "");
   free (list);
   return ret;
 }
@@ -659,9 +889,29 @@ decode_int (struct za_dctx *c, const struct za_field *f, const struct za_node *n
   bool neg;
   char exp[96];
   snprintf (exp, sizeof exp, "an integer (%s)", f->tname ? f->tname : "i64");
-  if (n->type != ZA_NODE_SCALAR || za_scalar_classify (n) != ZA_SK_INT)
+  if (c->yaml11)
+    {
+      double d;
+      enum za_scalar_kind k = n->type == ZA_NODE_SCALAR ? za_scalar_classify11 (n) : ZA_SK_STR;
+      bool ok = false;
+      if (k == ZA_SK_INT)
+        ok = int11 (n->value, NULL, 0, &i, &u, &neg);
+      else if (k == ZA_SK_FLOAT && float11 (n->value, &d) && d == floor (d) && fabs (d) < 9.2e18)
+        {
+          /* YAML -> JSON turns 2.0 into 2, which encoding/json accepts.  */
+          i = (int64_t) d;
+          neg = i < 0;
+          u = neg ? 0 : (uint64_t) i;
+          ok = true;
+        }
+      if (!ok)
+        return type_error (c, n, exp);
+    }
+  else if (n->type != ZA_NODE_SCALAR || za_scalar_classify (n) != ZA_SK_INT)
     return type_error (c, n, exp);
-  if (!za_scalar_int (n, &i, &u, &neg) || (!neg && u > (uint64_t) INT64_MAX) || i < f->min
+  else if (!za_scalar_int (n, &i, &u, &neg))
+    i = 0, u = UINT64_MAX, neg = false;
+  if ((!neg && u > (uint64_t) INT64_MAX) || i < f->min
       || i > f->max)
     return za_dctx_error (c, n, "expected an integer between %" PRId64 " and %" PRId64
                           " (%s), got %s", f->min, f->max, f->tname ? f->tname : "i64", n->value);
@@ -677,8 +927,9 @@ decode_value (struct za_dctx *c, const struct za_field *f, const struct za_node 
   bool opt = f->flags & ZA_F_OPT;
   if (check_tag (c, n) < 0)
     return -1;
-  /* Option<T>: null is None, for every T.  */
-  if (opt && is_null (n) && f->type != ZA_FT_CUSTOM)
+  /* Option<T>: null is None, for every T; in Go every null is the zero
+     value.  */
+  if ((opt || c->yaml11) && is_null (n) && (f->type != ZA_FT_CUSTOM || opt))
     return 0;
   switch (f->type)
     {
@@ -687,10 +938,17 @@ decode_value (struct za_dctx *c, const struct za_field *f, const struct za_node 
     case ZA_FT_BOOL:
       {
         struct za_bool *b = dst;
-        if (n->type != ZA_NODE_SCALAR || za_scalar_classify (n) != ZA_SK_BOOL)
+        if (c->yaml11)
+          {
+            if (n->type != ZA_NODE_SCALAR || za_scalar_classify11 (n) != ZA_SK_BOOL)
+              return type_error (c, n, "a boolean");
+            b->v = bool11 (n->value) == 1;
+          }
+        else if (n->type != ZA_NODE_SCALAR || za_scalar_classify (n) != ZA_SK_BOOL)
           return type_error (c, n, "a boolean");
+        else
+          b->v = scalar_bool (n);
         b->set = true;
-        b->v = scalar_bool (n);
         b->m = n->mark;
         return 0;
       }

@@ -173,6 +173,11 @@ struct za_dctx
   struct za_err **err;
   size_t nerr, max_err;
   bool strict;   /* inside a tagged enum: scalars keep their inferred type */
+  /* CDI dialect (sigs.k8s.io/yaml over go-yaml v2, then encoding/json):
+     YAML 1.1 scalars, plain scalars into string fields take their
+     canonical spelling (`010` -> "8", `on` -> "true"), keys match
+     case-insensitively, null is the Go zero value everywhere.  */
+  bool yaml11;
   char path[1024];
   size_t plen;
 };
@@ -187,6 +192,12 @@ enum za_scalar_kind
   ZA_SK_STR,
 };
 enum za_scalar_kind za_scalar_classify (const struct za_node *n);
+/* The same under YAML 1.1 as go-yaml v2 resolves it.  */
+enum za_scalar_kind za_scalar_classify11 (const struct za_node *n);
+/* Canonical text of a plain YAML 1.1 scalar as Go would print the value
+   (bools "true"/"false", ints in decimal, floats as strconv 'g' -1, null
+   ""); NULL when the text is kept as is.  Result in the arena.  */
+const char *za_scalar_canonical11 (struct za_arena *a, const struct za_node *n);
 /* Integer value of a ZA_SK_INT scalar; false if it does not fit.  */
 bool za_scalar_int (const struct za_node *n, int64_t *i, uint64_t *u, bool *neg);
 

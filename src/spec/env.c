@@ -170,12 +170,40 @@ extract_field (const char *secret, const char *field, char **out, const char *na
   return ret;
 }
 
+/* Locate input errors at the env entry; system errors (which carry no
+   position) get the entry's path in front of their message.  ENOMEM is
+   left alone: it may be the static out-of-memory error.  */
+static void
+locate_errors (struct za_err *e, const char *file, const char *path, const struct za_mark *m)
+{
+  for (; e; e = e->next)
+    {
+      if (e->code == ZA_EINPUT && !e->file)
+        {
+          e->file = file ? strdup (file) : NULL;
+          e->path = path ? strdup (path) : NULL;
+          e->line = m->line;
+          e->col = m->col;
+        }
+      else if (e->code != ZA_EINPUT && e->code != ENOMEM && path && e->msg)
+        {
+          char *msg = NULL;
+          if (asprintf (&msg, "%s: %s", path, e->msg) >= 0)
+            {
+              free (e->msg);
+              e->msg = msg;
+            }
+        }
+    }
+}
+
 static int
 resolve_secret (const struct za_kv *kv, const char *ref, const struct za_secrets *sec,
                 const char *file, const char *path, char **value, struct za_err **err)
 {
   struct za_secret_ref r;
   cleanup_free char *raw = NULL;
+  struct za_err *local = NULL;
   int found, ret = 0;
 
   if (!za_secret_ref_parse (ref, &r))
@@ -194,29 +222,23 @@ resolve_secret (const struct za_kv *kv, const char *ref, const struct za_secrets
                             "environment variable %s references secret $S:%s but no secrets store is configured (use --secrets-dir DIR)",
                             kv->key.s, ref);
     }
-  found = read_secret (sec, &r, &raw, err);
+  /* Problems of this entry go to a chain of their own first, so that
+     locating them cannot touch the errors of earlier entries.  */
+  found = read_secret (sec, &r, &raw, &local);
   if (found == 0)
     ret = za_err_set_at (err, file, &kv->val.m, path, "secret '%s' referenced by $S:%s was not found in scope '%s%s%s'",
                          r.name, ref, sec->scope, r.service ? "/" : "", r.service ? r.service : "");
   else if (found < 0)
-    ret = za_err_wrap (err, "%s", path);
+    ret = -1;
   else if (r.field)
     {
-      if (extract_field (raw, r.field, value, r.name, err) < 0)
-        {
-          if (*err && (*err)->code == ZA_EINPUT && !(*err)->file)
-            {
-              /* Locate the problem at the env entry.  */
-              (*err)->file = file ? strdup (file) : NULL;
-              (*err)->path = path ? strdup (path) : NULL;
-              (*err)->line = kv->val.m.line;
-              (*err)->col = kv->val.m.col;
-            }
-          ret = -1;
-        }
+      if (extract_field (raw, r.field, value, r.name, &local) < 0)
+        ret = -1;
     }
   else
     *value = steal_pointer (&raw);
+  locate_errors (local, file, path, &kv->val.m);
+  za_err_append (err, &local);
   za_secret_ref_clear (&r);
   return ret;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cdi/cdi.h"
 #include "oci/caps.h"
 #include "spec/env.h"
 #include "spec/syntax.h"
@@ -242,7 +243,9 @@ check_wasm (struct vctx *v, const struct za_service *svc, const char *base)
     }
   if (!is_wasm_type (svc->service_type.v))
     {
-      verr (v, &svc->service_type.m, P ("%s.wasm", base), "wasm config provided but service_type is not a WASM type");
+      /* service_type may be absent (standard): then point at the service */
+      verr (v, svc->service_type.set ? &svc->service_type.m : &svc->name_mark, P ("%s.wasm", base),
+            "wasm config provided but service_type is not a WASM type");
       return;
     }
   if (w->min_instances.v > w->max_instances.v)
@@ -336,8 +339,15 @@ check_service (struct vctx *v, const struct za_service *svc)
         verr (v, &dv->path.m, P ("%s.devices[%zu].path", base, i), "device path `%s` must not contain `..`",
               dv->path.s);
       else if (dv->path.s && dv->path.s[0] != '/')
-        verr (v, &dv->path.m, P ("%s.devices[%zu].path", base, i),
-              "device path `%s` must be an absolute path", dv->path.s);
+        {
+          /* Not a path: a CDI device name, as podman reads --device.  */
+          char buf[512];
+          const char *why = za_cdi_qualified_problem (dv->path.s, buf, sizeof buf);
+          if (why)
+            verr (v, &dv->path.m, P ("%s.devices[%zu].path", base, i),
+                  "device `%s` is neither an absolute path nor a CDI device name (vendor/class=name): %s",
+                  dv->path.s, why);
+        }
     }
   if (svc->command.workdir.s && svc->command.workdir.s[0] != '/')
     verr (v, &svc->command.workdir.m, P ("%s.command.workdir", base), "workdir `%s` must be an absolute path",

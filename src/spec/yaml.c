@@ -27,6 +27,8 @@ struct builder
   struct anchor *anchors;
   size_t nanchors, capanchors;
   size_t total; /* expanded node count so far */
+  const char *data; /* the input, for positions of reader errors */
+  size_t len;
 };
 
 /* A growable child list used while a collection is open.  */
@@ -53,6 +55,30 @@ fail_at (struct builder *b, const yaml_mark_t *m, int code, const char *msg)
     e->code = code;
   za_err_append (b->err, &e);
   return -1;
+}
+
+/* Line and column (in characters, as libyaml counts them) of byte OFF;
+   everything before it is valid UTF-8, the reader checked it.  */
+static yaml_mark_t
+reader_mark (const struct builder *b, size_t off)
+{
+  yaml_mark_t m = { .index = off };
+  size_t i = 0;
+  if (off > b->len)
+    off = b->len;
+  if (off >= 3 && memcmp (b->data, "\xEF\xBB\xBF", 3) == 0)
+    i = 3; /* a BOM is not a character */
+  for (; i < off; i++)
+    {
+      unsigned char c = (unsigned char) b->data[i];
+      if (c == '\n' || (c == '\r' && (i + 1 >= off || b->data[i + 1] != '\n')))
+        m.line++, m.column = 0;
+      else if (c == '\r')
+        continue; /* the \n of \r\n breaks the line */
+      else if ((c & 0xC0) != 0x80)
+        m.column++;
+    }
+  return m;
 }
 
 static int
@@ -156,14 +182,21 @@ build (struct builder *b, yaml_parser_t *p, struct za_node **root)
       if (!yaml_parser_parse (p, &ev))
         {
           char msg[512];
+          /* libyaml's contexts already read "while parsing a …".  */
           if (p->context)
-            snprintf (msg, sizeof msg, "%s (while %s started at %zu:%zu)",
+            snprintf (msg, sizeof msg, "%s (%s started at %zu:%zu)",
                       p->problem ? p->problem : "syntax error", p->context,
                       p->context_mark.line + 1, p->context_mark.column + 1);
           else
             snprintf (msg, sizeof msg, "%s", p->problem ? p->problem : "syntax error");
           if (p->error == YAML_MEMORY_ERROR)
             za_err_set (b->err, ENOMEM, "out of memory");
+          else if (p->error == YAML_READER_ERROR)
+            {
+              /* Reader errors (bad UTF-8) only set problem_offset.  */
+              yaml_mark_t m = reader_mark (b, p->problem_offset);
+              fail_at (b, &m, ZA_EINPUT, msg);
+            }
           else
             fail_at (b, &p->problem_mark, ZA_EINPUT, msg);
           goto out;
@@ -309,7 +342,8 @@ za_yaml_parse (struct za_arena *arena, const char *file, const char *data,
 {
   yaml_parser_t parser;
   struct builder b = { .arena = arena, .file = file, .err = err,
-                       .lim = limits ? limits : &za_yaml_default_limits };
+                       .lim = limits ? limits : &za_yaml_default_limits,
+                       .data = data, .len = len };
   int ret;
 
   *out = NULL;
@@ -323,6 +357,8 @@ za_yaml_parse (struct za_arena *arena, const char *file, const char *data,
     return za_err_set (err, ENOMEM, "out of memory");
   yaml_parser_set_input_string (&parser, (const unsigned char *) data, len);
   ret = build (&b, &parser, out);
+  if (ret < 0)
+    *out = NULL; /* e.g. the first of several documents */
   yaml_parser_delete (&parser);
   free (b.anchors);
   return ret;

@@ -1,0 +1,555 @@
+/* Applying CDI edits to an OCI config (cdi-reference.md §5, library
+   v1.1.0): one pass per category over the whole plan — env, device
+   nodes, net devices, mounts, hooks, intelRdt, additionalGids.  */
+#define _GNU_SOURCE
+#include "cdi/cdi.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "util/cleanup.h"
+
+/* Run the body (the variadic tail) for every element of one edits list
+   across the whole plan, in order.  */
+#define EACH_LIST(plan, field, T, var, ...)                                                   \
+  for (size_t _p = 0; _p < (plan)->n; _p++)                                                   \
+    for (size_t _i = 0; _i < (plan)->edits[_p]->field.n; _i++)                                 \
+      {                                                                                       \
+        const T *var = (const T *) (plan)->edits[_p]->field.v + _i;                           \
+        __VA_ARGS__                                                                           \
+      }
+
+/* obj[key] as an object/array, created when missing.  NULL on OOM or when
+   an existing value has another type.  */
+static json_t *
+child (json_t *obj, const char *key, bool array)
+{
+  json_t *v = json_object_get (obj, key);
+  if (v)
+    return (array ? json_is_array (v) : json_is_object (v)) ? v : NULL;
+  v = array ? json_array () : json_object ();
+  if (!v || json_object_set_new (obj, key, v) < 0)
+    return NULL;
+  return v;
+}
+
+/* Insert KEY before BEFORE (keeps oci-spec key order for `hooks`).  */
+static int
+set_before (json_t *obj, const char *key, json_t *val, const char *before)
+{
+  json_t *copy;
+  const char *k;
+  json_t *v;
+  if (!json_object_get (obj, before))
+    return json_object_set_new (obj, key, val);
+  copy = json_object ();
+  if (!copy)
+    {
+      json_decref (val);
+      return -1;
+    }
+  json_object_foreach (obj, k, v)
+    {
+      if (!strcmp (k, before))
+        json_object_set (copy, key, val);
+      json_object_set (copy, k, v);
+    }
+  json_decref (val);
+  json_object_clear (obj);
+  json_object_update (obj, copy);
+  json_decref (copy);
+  return 0;
+}
+
+static int
+oom (struct za_err **err)
+{
+  return za_err_set (err, ENOMEM, "out of memory applying CDI edits");
+}
+
+/* env: replace by name among CDI entries; entries already in the config
+   are keyed by their whole text (runtime-tools generator, used by every
+   released library), so CDI never replaces a pre-existing FOO=y.  */
+static int
+apply_env (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err)
+{
+  json_t *proc, *env;
+  char **keys = NULL;
+  size_t nkeys = 0;
+  int ret = 0;
+  bool any = false;
+  for (size_t p = 0; p < plan->n; p++)
+    any |= plan->edits[p]->env.n > 0;
+  if (!any)
+    return 0;
+  if (!(proc = child (cfg, "process", false)) || !(env = child (proc, "env", true)))
+    return oom (err);
+  keys = calloc (json_array_size (env) + 1, sizeof *keys);
+  if (!keys)
+    return oom (err);
+  for (size_t i = 0; i < json_array_size (env); i++)
+    {
+      const char *s = json_string_value (json_array_get (env, i));
+      keys[nkeys++] = strdup (s ? s : "");
+    }
+  for (size_t p = 0; p < plan->n && ret == 0; p++)
+    for (size_t i = 0; i < plan->edits[p]->env.n && ret == 0; i++)
+      {
+        const char *e = plan->edits[p]->env.v[i].s;
+        const char *eq = strchr (e, '=');
+        size_t kl = eq ? (size_t) (eq - e) : strlen (e);
+        size_t idx = nkeys;
+        for (size_t k = 0; k < nkeys; k++)
+          if (keys[k] && strlen (keys[k]) == kl && !strncmp (keys[k], e, kl))
+            {
+              idx = k;
+              break;
+            }
+        if (idx < nkeys)
+          ret = json_array_set_new (env, idx, json_string (e));
+        else
+          {
+            char **nk = realloc (keys, (nkeys + 1) * sizeof *nk);
+            if (!nk)
+              {
+                ret = -1;
+                break;
+              }
+            keys = nk;
+            keys[nkeys++] = strndup (e, kl);
+            ret = json_array_append_new (env, json_string (e));
+          }
+      }
+  for (size_t k = 0; k < nkeys; k++)
+    free (keys[k]);
+  free (keys);
+  return ret < 0 ? oom (err) : 0;
+}
+
+static const char *
+host_type (mode_t m)
+{
+  return S_ISBLK (m) ? "b" : S_ISCHR (m) ? "c" : S_ISFIFO (m) ? "p" : NULL;
+}
+
+static int
+apply_device_nodes (json_t *cfg, const struct za_cdi_plan *plan, const struct za_host *host,
+                    struct za_err **err)
+{
+  json_t *proc = json_object_get (cfg, "process");
+  json_t *user = proc ? json_object_get (proc, "user") : NULL;
+  json_int_t puid = user ? json_integer_value (json_object_get (user, "uid")) : 0;
+  json_int_t pgid = user ? json_integer_value (json_object_get (user, "gid")) : 0;
+  json_t *lx = NULL, *devs = NULL, *rules = NULL;
+  bool any = false;
+
+  for (size_t p = 0; p < plan->n; p++)
+    any |= plan->edits[p]->device_nodes.n > 0;
+  if (!any)
+    return 0;
+  if (!(lx = child (cfg, "linux", false)) || !(devs = child (lx, "devices", true)))
+    return oom (err);
+  {
+    json_t *res = child (lx, "resources", false);
+    if (!res || !(rules = child (res, "devices", true)))
+      return oom (err);
+  }
+  EACH_LIST (plan, device_nodes, struct za_cdi_device_node, d, {
+    const char *hp = d->host_path.s && *d->host_path.s ? d->host_path.s : d->path.s;
+    const char *type = d->type.s ? d->type.s : "";
+    int64_t major = d->major.set ? d->major.v : 0, minor = d->minor.set ? d->minor.v : 0;
+    bool minimal = *type && (major != 0 || !strcmp (type, "p"));
+    bool have_mode = d->file_mode.set;
+    int64_t mode = d->file_mode.v;
+    struct stat st;
+    cleanup_free char *hpath = za_host_path (host, hp);
+    json_t *node;
+    char t[2];
+    int serr = 0;
+
+    if (!hpath)
+      return oom (err);
+    if (lstat (hpath, &st) < 0)
+      serr = errno;
+    else if (!host_type (st.st_mode))
+      serr = -1;
+    if (serr && !minimal)
+      return za_err_set (err, serr > 0 && serr != ENOENT && serr != EACCES ? serr : ZA_EINPUT,
+                         "failed to stat CDI host device \"%s\": %s", hp,
+                         serr > 0 ? strerror (serr) : "not a device node");
+    if (!serr)
+      {
+        if (!have_mode)
+          {
+            mode = st.st_mode & 0777;
+            have_mode = true;
+          }
+        if (!minimal)
+          {
+            const char *ht = host_type (st.st_mode);
+            if (!*type)
+              type = ht;
+            else if (strcmp (type, ht))
+              return za_err_set (err, ZA_EINPUT, "CDI device (\"%s\", \"%s\"), host type mismatch (%s, %s)",
+                                 d->path.s, hp, type, ht);
+            if (major == 0 && strcmp (type, "p"))
+              {
+                major = major (st.st_rdev);
+                minor = minor (st.st_rdev);
+              }
+          }
+      }
+    node = json_object ();
+    snprintf (t, sizeof t, "%s", type);
+    if (!node || json_object_set_new (node, "path", json_string (d->path.s)) < 0
+        || json_object_set_new (node, "type", json_string (type)) < 0
+        || json_object_set_new (node, "major", json_integer (major)) < 0
+        || json_object_set_new (node, "minor", json_integer (minor)) < 0
+        || (have_mode && json_object_set_new (node, "fileMode", json_integer (mode)) < 0)
+        || ((d->uid.set || puid > 0) && json_object_set_new (node, "uid", json_integer (d->uid.set ? d->uid.v : puid)) < 0)
+        || ((d->gid.set || pgid > 0) && json_object_set_new (node, "gid", json_integer (d->gid.set ? d->gid.v : pgid)) < 0))
+      {
+        json_decref (node);
+        return oom (err);
+      }
+    /* A node with the same container path is replaced (moves to the end).  */
+    for (size_t k = 0; k < json_array_size (devs); k++)
+      {
+        const char *pp = json_string_value (json_object_get (json_array_get (devs, k), "path"));
+        if (pp && !strcmp (pp, d->path.s))
+          {
+            json_array_remove (devs, k);
+            break;
+          }
+      }
+    if (json_array_append_new (devs, node) < 0)
+      return oom (err);
+    if (!strcmp (type, "b") || !strcmp (type, "c"))
+      {
+        json_t *r = json_pack ("{s:b, s:s, s:I, s:I, s:s}", "allow", 1, "type", t, "major", (json_int_t) major,
+                               "minor", (json_int_t) minor, "access",
+                               d->permissions.s && *d->permissions.s ? d->permissions.s : "rwm");
+        if (!r || json_array_append_new (rules, r) < 0)
+          return oom (err);
+      }
+  })
+  return 0;
+}
+
+static int
+apply_net_devices (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err)
+{
+  json_t *lx, *nd;
+  bool any = false;
+  for (size_t p = 0; p < plan->n; p++)
+    any |= plan->edits[p]->net_devices.n > 0;
+  if (!any)
+    return 0;
+  if (!(lx = child (cfg, "linux", false)) || !(nd = child (lx, "netDevices", false)))
+    return oom (err);
+  EACH_LIST (plan, net_devices, struct za_cdi_net_device, d, {
+    if (json_object_set_new (nd, d->host_interface_name.s, json_pack ("{s:s}", "name", d->name.s)) < 0)
+      return oom (err);
+  })
+  return 0;
+}
+
+/* Depth of a mount destination: slashes in its lexically cleaned form.  */
+static int
+mount_depth (const char *p)
+{
+  int n = 0;
+  bool abs = p[0] == '/';
+  for (const char *s = p; *s;)
+    {
+      const char *e = strchrnul (s, '/');
+      size_t l = (size_t) (e - s);
+      if (l == 2 && s[0] == '.' && s[1] == '.')
+        n = n > 0 ? n - 1 : 0;
+      else if (l > 0 && !(l == 1 && s[0] == '.'))
+        n++;
+      s = *e ? e + 1 : e;
+    }
+  return abs ? (n > 0 ? n : 1) : (n > 0 ? n - 1 : 0);
+}
+
+struct sorted_mount
+{
+  int depth;
+  size_t idx;
+  json_t *m;
+};
+
+static int
+cmp_mount (const void *a, const void *b)
+{
+  const struct sorted_mount *x = a, *y = b;
+  if (x->depth != y->depth)
+    return x->depth < y->depth ? -1 : 1;
+  return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int
+apply_mounts (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err)
+{
+  json_t *mounts;
+  struct sorted_mount *v;
+  size_t n;
+  bool any = false;
+  for (size_t p = 0; p < plan->n; p++)
+    any |= plan->edits[p]->mounts.n > 0;
+  if (!any)
+    return 0;
+  if (!(mounts = child (cfg, "mounts", true)))
+    return oom (err);
+  EACH_LIST (plan, mounts, struct za_cdi_mount, m, {
+    json_t *o = json_object (), *opts = json_array ();
+    if (!o || !opts)
+      {
+        json_decref (o);
+        json_decref (opts);
+        return oom (err);
+      }
+    for (size_t k = 0; k < json_array_size (mounts); k++)
+      {
+        const char *d = json_string_value (json_object_get (json_array_get (mounts, k), "destination"));
+        if (d && !strcmp (d, m->container_path.s))
+          {
+            json_array_remove (mounts, k);
+            break;
+          }
+      }
+    json_object_set_new (o, "destination", json_string (m->container_path.s));
+    if (m->type.s && *m->type.s)
+      json_object_set_new (o, "type", json_string (m->type.s));
+    json_object_set_new (o, "source", json_string (m->host_path.s));
+    for (size_t k = 0; k < m->options.n; k++)
+      json_array_append_new (opts, json_string (m->options.v[k].s));
+    if (m->options.n)
+      json_object_set_new (o, "options", opts);
+    else
+      json_decref (opts);
+    if (json_array_append_new (mounts, o) < 0)
+      return oom (err);
+  })
+  /* Stable sort of all mounts by depth (v1.0.0+, PR #241): parents are
+     mounted before their children, the base order is kept otherwise.  */
+  n = json_array_size (mounts);
+  v = calloc (n ? n : 1, sizeof *v);
+  if (!v)
+    return oom (err);
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *d = json_string_value (json_object_get (json_array_get (mounts, i), "destination"));
+      v[i] = (struct sorted_mount) { mount_depth (d ? d : ""), i, json_incref (json_array_get (mounts, i)) };
+    }
+  qsort (v, n, sizeof *v, cmp_mount);
+  json_array_clear (mounts);
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new (mounts, v[i].m);
+  free (v);
+  return 0;
+}
+
+static json_t *
+strlist_json (const struct za_strlist *l)
+{
+  json_t *a = json_array ();
+  for (size_t i = 0; a && i < l->n; i++)
+    json_array_append_new (a, json_string (l->v[i].s));
+  return a;
+}
+
+static json_t *
+hook_json (const struct za_cdi_hook *h)
+{
+  json_t *o = json_object ();
+  if (!o)
+    return NULL;
+  json_object_set_new (o, "path", json_string (h->path.s));
+  if (h->args.n)
+    json_object_set_new (o, "args", strlist_json (&h->args));
+  if (h->env.n)
+    json_object_set_new (o, "env", strlist_json (&h->env));
+  if (h->timeout.set)
+    json_object_set_new (o, "timeout", json_integer (h->timeout.v));
+  return o;
+}
+
+static int
+apply_hooks (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err)
+{
+  json_t *hooks;
+  bool any = false;
+  for (size_t p = 0; p < plan->n; p++)
+    any |= plan->edits[p]->hooks.n > 0;
+  if (!any)
+    return 0;
+  hooks = json_object_get (cfg, "hooks");
+  if (!hooks)
+    {
+      hooks = json_object ();
+      if (!hooks || set_before (cfg, "hooks", json_incref (hooks), "annotations") < 0)
+        {
+          json_decref (hooks);
+          return oom (err);
+        }
+      json_decref (hooks);
+      hooks = json_object_get (cfg, "hooks");
+    }
+  if (!json_is_object (hooks))
+    return za_err_set (err, ZA_EINPUT, "config.json: `hooks` is not an object");
+  EACH_LIST (plan, hooks, struct za_cdi_hook, h, {
+    json_t *list = child (hooks, h->hook_name.s, true);
+    if (!list || json_array_append_new (list, hook_json (h)) < 0)
+      return oom (err);
+  })
+  return 0;
+}
+
+static json_t *
+rdt_json (const struct za_cdi_intel_rdt *r)
+{
+  json_t *o = json_object ();
+  if (!o)
+    return NULL;
+  if (r->clos_id.s && *r->clos_id.s)
+    json_object_set_new (o, "closID", json_string (r->clos_id.s));
+  if (r->l3_cache_schema.s && *r->l3_cache_schema.s)
+    json_object_set_new (o, "l3CacheSchema", json_string (r->l3_cache_schema.s));
+  if (r->mem_bw_schema.s && *r->mem_bw_schema.s)
+    json_object_set_new (o, "memBwSchema", json_string (r->mem_bw_schema.s));
+  if (r->schemata.set)
+    json_object_set_new (o, "schemata", strlist_json (&r->schemata));
+  if (r->enable_monitoring.v)
+    json_object_set_new (o, "enableMonitoring", json_true ());
+  return o;
+}
+
+static int
+apply_rdt_gids (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err)
+{
+  const struct za_cdi_intel_rdt *last = NULL;
+  for (size_t p = 0; p < plan->n; p++)
+    if (plan->edits[p]->intel_rdt)
+      last = plan->edits[p]->intel_rdt;
+  if (last)
+    {
+      json_t *lx = child (cfg, "linux", false);
+      if (!lx || json_object_set_new (lx, "intelRdt", rdt_json (last)) < 0)
+        return oom (err);
+    }
+  for (size_t p = 0; p < plan->n; p++)
+    for (size_t i = 0; i < plan->edits[p]->additional_gids.n; i++)
+      {
+        uint32_t g = plan->edits[p]->additional_gids.v[i];
+        json_t *proc, *user, *gids;
+        bool present = false;
+        if (g == 0)
+          continue;
+        if (!(proc = child (cfg, "process", false)) || !(user = child (proc, "user", false))
+            || !(gids = child (user, "additionalGids", true)))
+          return oom (err);
+        for (size_t k = 0; k < json_array_size (gids); k++)
+          present |= json_integer_value (json_array_get (gids, k)) == (json_int_t) g;
+        if (!present && json_array_append_new (gids, json_integer (g)) < 0)
+          return oom (err);
+      }
+  return 0;
+}
+
+int
+za_cdi_apply (json_t *config, const struct za_cdi_plan *plan, const struct za_host *host,
+              struct za_err **err)
+{
+  if (!json_is_object (config))
+    return za_err_set (err, ZA_EINPUT, "config.json is not a JSON object");
+  if (apply_env (config, plan, err) < 0 || apply_device_nodes (config, plan, host, err) < 0
+      || apply_net_devices (config, plan, err) < 0 || apply_mounts (config, plan, err) < 0
+      || apply_hooks (config, plan, err) < 0 || apply_rdt_gids (config, plan, err) < 0)
+    return -1;
+  return 0;
+}
+
+/* ---- plan as a containerEdits object ------------------------------ */
+
+json_t *
+za_cdi_plan_to_json (const struct za_cdi_plan *plan)
+{
+  json_t *o = json_object (), *env = json_array (), *nodes = json_array (), *mounts = json_array (),
+         *hooks = json_array (), *gids = json_array (), *net = json_array ();
+  const struct za_cdi_intel_rdt *rdt = NULL;
+  if (!o || !env || !nodes || !mounts || !hooks || !gids || !net)
+    goto fail;
+  for (size_t p = 0; p < plan->n; p++)
+    {
+      const struct za_cdi_edits *e = plan->edits[p];
+      for (size_t i = 0; i < e->env.n; i++)
+        json_array_append_new (env, json_string (e->env.v[i].s));
+      if (e->intel_rdt)
+        rdt = e->intel_rdt;
+      for (size_t i = 0; i < e->additional_gids.n; i++)
+        json_array_append_new (gids, json_integer (e->additional_gids.v[i]));
+    }
+  EACH_LIST (plan, device_nodes, struct za_cdi_device_node, d, {
+    json_t *n = json_object ();
+    json_object_set_new (n, "path", json_string (d->path.s));
+    if (d->host_path.s && *d->host_path.s)
+      json_object_set_new (n, "hostPath", json_string (d->host_path.s));
+    if (d->type.s && *d->type.s)
+      json_object_set_new (n, "type", json_string (d->type.s));
+    if (d->major.set)
+      json_object_set_new (n, "major", json_integer (d->major.v));
+    if (d->minor.set)
+      json_object_set_new (n, "minor", json_integer (d->minor.v));
+    if (d->file_mode.set)
+      json_object_set_new (n, "fileMode", json_integer (d->file_mode.v));
+    if (d->permissions.s && *d->permissions.s)
+      json_object_set_new (n, "permissions", json_string (d->permissions.s));
+    if (d->uid.set)
+      json_object_set_new (n, "uid", json_integer (d->uid.v));
+    if (d->gid.set)
+      json_object_set_new (n, "gid", json_integer (d->gid.v));
+    json_array_append_new (nodes, n);
+  })
+  EACH_LIST (plan, mounts, struct za_cdi_mount, m, {
+    json_t *n = json_object ();
+    json_object_set_new (n, "hostPath", json_string (m->host_path.s));
+    json_object_set_new (n, "containerPath", json_string (m->container_path.s));
+    if (m->options.n)
+      json_object_set_new (n, "options", strlist_json (&m->options));
+    if (m->type.s && *m->type.s)
+      json_object_set_new (n, "type", json_string (m->type.s));
+    json_array_append_new (mounts, n);
+  })
+  EACH_LIST (plan, hooks, struct za_cdi_hook, h, {
+    json_t *n = hook_json (h);
+    json_object_set_new (n, "hookName", json_string (h->hook_name.s));
+    json_array_append_new (hooks, n);
+  })
+  EACH_LIST (plan, net_devices, struct za_cdi_net_device, d, {
+    json_array_append_new (net, json_pack ("{s:s, s:s}", "hostInterfaceName", d->host_interface_name.s,
+                                           "name", d->name.s));
+  })
+  json_object_set_new (o, "env", env);
+  json_object_set_new (o, "deviceNodes", nodes);
+  json_object_set_new (o, "mounts", mounts);
+  json_object_set_new (o, "hooks", hooks);
+  if (rdt)
+    json_object_set_new (o, "intelRdt", rdt_json (rdt));
+  json_object_set_new (o, "additionalGids", gids);
+  json_object_set_new (o, "netDevices", net);
+  return o;
+fail:
+  json_decref (o);
+  json_decref (env);
+  json_decref (nodes);
+  json_decref (mounts);
+  json_decref (hooks);
+  json_decref (gids);
+  json_decref (net);
+  return NULL;
+}

@@ -1,0 +1,166 @@
+/* Container Device Interface: spec files, the registry of spec
+   directories, name resolution and applying edits to an OCI config.
+   Behaviour follows the reference Go library's newest release, v1.1.0
+   (../shared/docs/cdi-reference.md); deliberate differences are listed in
+   docs/cdi.md.  */
+#ifndef ZA_CDI_H
+#define ZA_CDI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "bundle/host.h"
+#include "spec/decode.h"
+#include "util/arena.h"
+#include "util/err.h"
+
+struct za_cdi_device_node
+{
+  struct za_str path, host_path, type, permissions;
+  struct za_int major, minor, file_mode, uid, gid;
+};
+
+struct za_cdi_mount
+{
+  struct za_str host_path, container_path, type;
+  struct za_strlist options;
+};
+
+struct za_cdi_hook
+{
+  struct za_str hook_name, path;
+  struct za_strlist args, env;
+  struct za_int timeout;
+};
+
+struct za_cdi_intel_rdt
+{
+  struct za_str clos_id, l3_cache_schema, mem_bw_schema;
+  struct za_strlist schemata;
+  struct za_bool enable_monitoring;
+};
+
+struct za_cdi_net_device
+{
+  struct za_str host_interface_name, name;
+};
+
+struct za_cdi_gids
+{
+  size_t n;
+  uint32_t *v;
+  struct za_mark m;
+};
+
+struct za_cdi_edits
+{
+  struct za_strlist env;
+  struct za_list device_nodes; /* struct za_cdi_device_node */
+  struct za_list mounts;       /* struct za_cdi_mount */
+  struct za_list hooks;        /* struct za_cdi_hook */
+  struct za_cdi_intel_rdt *intel_rdt;
+  struct za_cdi_gids additional_gids;
+  struct za_list net_devices;  /* struct za_cdi_net_device */
+};
+
+struct za_cdi_device
+{
+  struct za_str name;
+  struct za_strmap annotations;
+  struct za_cdi_edits edits;
+  struct za_mark m;
+};
+
+struct za_cdi_spec
+{
+  struct za_str cdi_version, kind;
+  struct za_strmap annotations;
+  struct za_list devices; /* struct za_cdi_device */
+  struct za_cdi_edits edits;
+  bool has_edits;
+};
+
+/* A loaded spec file; owns its arena.  */
+struct za_cdi_file
+{
+  struct za_arena arena;
+  char *path;
+  int priority; /* index of its directory; later wins */
+  struct za_cdi_spec spec;
+  const char *vendor, *class; /* split of kind */
+};
+
+/* Parse and validate one spec file (JSON or YAML, both through the YAML
+   path as the reference does).  Errors carry file:line:col.  */
+int za_cdi_file_load (const char *path, int priority, struct za_cdi_file **out,
+                      struct za_err **err);
+int za_cdi_file_parse (const char *name, const char *data, size_t len, int priority,
+                       struct za_cdi_file **out, struct za_err **err);
+void za_cdi_file_free (struct za_cdi_file *f);
+
+/* Names.  */
+bool za_cdi_vendor_valid (const char *v);
+bool za_cdi_class_valid (const char *c);
+bool za_cdi_device_name_valid (const char *n);
+/* "vendor/class=name" with all parts valid.  */
+bool za_cdi_is_qualified (const char *name);
+/* Reason text for an invalid qualified name, or NULL when valid.  */
+const char *za_cdi_qualified_problem (const char *name, char *buf, size_t len);
+
+/* The lowest cdiVersion the content needs (§1.10), e.g. "0.5.0".  */
+const char *za_cdi_required_version (const struct za_cdi_spec *s);
+/* 0.1.0 … 1.1.0 with an optional leading 'v'.  */
+bool za_cdi_version_known (const char *v);
+int za_cdi_version_cmp (const char *a, const char *b);
+
+/* ---- registry ------------------------------------------------------ */
+
+struct za_cdi_entry
+{
+  char *qname;
+  struct za_cdi_file *file;
+  const struct za_cdi_device *dev;
+};
+
+struct za_cdi_registry
+{
+  struct za_cdi_file **files;
+  size_t nfiles;
+  struct za_cdi_entry *devs; /* sorted by qname */
+  size_t ndevs;
+  struct za_err *errors; /* per broken file / conflict, with the file name */
+  char **dirs;
+  size_t ndirs;
+};
+
+/* Directories: DIRS if given, else $CDI_SPEC_DIRS (':'-separated), else
+   /etc/cdi then /var/run/cdi.  Later directories have priority.  Broken
+   files are recorded in reg->errors and skipped; only system failures
+   (OOM) fail the load.  */
+int za_cdi_registry_load (const char *const *dirs, size_t ndirs, struct za_cdi_registry **out,
+                          struct za_err **err);
+void za_cdi_registry_free (struct za_cdi_registry *r);
+const struct za_cdi_entry *za_cdi_registry_find (const struct za_cdi_registry *r, const char *qname);
+
+/* The edits to apply for NAMES, in the reference order: for each device,
+   its file's spec-level edits the first time the file is seen, then the
+   device's edits.  Unknown names → one input error listing them.  */
+struct za_cdi_plan
+{
+  const struct za_cdi_edits **edits;
+  size_t n;
+};
+int za_cdi_resolve (const struct za_cdi_registry *r, const char *const *names, size_t n,
+                    struct za_cdi_plan *out, struct za_err **err);
+void za_cdi_plan_clear (struct za_cdi_plan *p);
+
+/* Apply a plan to an OCI config (jansson), by category: env, device nodes,
+   net devices, mounts, hooks, intelRdt, additionalGids.  Host device
+   nodes are looked up through HOST.  */
+int za_cdi_apply (json_t *config, const struct za_cdi_plan *plan, const struct za_host *host,
+                  struct za_err **err);
+
+/* The concatenated edits as a CDI containerEdits JSON object.  */
+json_t *za_cdi_plan_to_json (const struct za_cdi_plan *plan);
+
+#endif

@@ -1,0 +1,18 @@
+/* Helpers shared by the zagent subcommands.  */
+#ifndef ZA_CLI_H
+#define ZA_CLI_H
+
+#include "zagent.h"
+
+#define EXIT_INPUT 2
+#define EXIT_SYSTEM 1
+
+/* One line per error, sorted by file position, each prefixed.  */
+void cli_print_errors (const zagent_error *err, const char *prefix);
+/* Print and free ERR; the exit status it calls for (2 input, 1 system).  */
+int cli_exit_for (zagent_error *err);
+int cli_usage_error (const char *cmd, const char *fmt, const char *arg);
+
+int cli_cmd_cdi (int argc, char **argv);
+
+#endif
