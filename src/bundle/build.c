@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "bundle/users.h"
+#include "gpu/gpu.h"
 #include "oci/caps.h"
 #include "spec/env.h"
 #include "spec/units.h"
@@ -40,6 +41,7 @@ struct gen
   char base[1100]; /* "services.<name>" */
   bool rootless, privileged, host_network;
   bool oom;
+  struct za_gpu_plan gpu; /* empty without resources.gpu */
 };
 
 /* jansson helpers: any allocation failure latches g->oom.  */
@@ -179,6 +181,12 @@ build_env (struct gen *g, struct za_strv *env)
       if (za_env_replace (env, kv) < 0)
         return za_err_set (g->err, ENOMEM, "out of memory");
     }
+  /* GPU visibility, MPS, time slicing, distributed training: computed
+     from the request and the host, so they replace same-named values set
+     earlier (the seed appended duplicates, §12 #19).  */
+  for (size_t i = 0; i < g->gpu.env.n; i++)
+    if (za_env_replace (env, g->gpu.env.v[i]) < 0)
+      return za_err_set (g->err, ENOMEM, "out of memory");
   return 0;
 }
 
@@ -727,6 +735,8 @@ build_mounts (struct gen *g, json_t **out, char **resolv)
       jpush (g, mounts, mount_obj (g, "/etc/resolv.conf", "bind", src, "rbind,ro"));
       *resolv = steal_pointer (&text);
     }
+  for (size_t i = 0; i < g->gpu.nmounts; i++)
+    jpush (g, mounts, mount_obj (g, g->gpu.mounts[i].dst, "bind", g->gpu.mounts[i].src, g->gpu.mounts[i].opts));
   *out = mounts;
   return 0;
 }
@@ -1023,6 +1033,26 @@ build_linux (struct gen *g, json_t **out)
     }
   if (spec_devices (g, rules, devices) < 0)
     ret = -1;
+  for (size_t i = 0; i < g->gpu.nnodes; i++)
+    {
+      const struct za_gpu_node *nd = &g->gpu.nodes[i];
+      char t[2] = { nd->type, 0 };
+      json_t *dev = jcheck (g, json_object ());
+      if (dev)
+        {
+          jset (g, dev, "path", JSTR (nd->path));
+          jset (g, dev, "type", JSTR (t));
+          jset (g, dev, "major", JINT (nd->major));
+          jset (g, dev, "minor", JINT (nd->minor));
+          jset (g, dev, "fileMode", JINT (0666));
+          jset (g, dev, "uid", JINT (0));
+          jset (g, dev, "gid", JINT (0));
+        }
+      jpush (g, devices, dev);
+    }
+  for (size_t i = 0; i < g->gpu.nrules; i++)
+    jpush (g, rules, cgroup_rule (g, true, g->gpu.rules[i].type, g->gpu.rules[i].major, g->gpu.rules[i].minor,
+                                  g->gpu.rules[i].access));
   if (cgroups_path (g, &cg) < 0)
     ret = -1;
   if (ret < 0 || build_resources (g, rules, &res) < 0)
@@ -1122,6 +1152,18 @@ za_build_config (const struct za_spec *spec, const struct za_service *svc,
     }
   if (o->cwd && o->cwd[0] != '/')
     za_err_set (&errs, ZA_EINPUT, "--cwd `%s` must be an absolute path", o->cwd);
+  if (svc->resources.gpu)
+    {
+      struct za_gpu_ctx gc = {
+        .host = &o->host, .file = spec->file, .base = g.base, .service = svc->name,
+        .replica = o->replica ? o->replica : 1,
+        .world_size = svc->scale.mode.v == ZA_SCALE_FIXED && svc->scale.replicas.v > 0
+                          ? (unsigned) svc->scale.replicas.v : 1,
+        .via_cdi = o->gpu_via_cdi, .privileged = g.privileged,
+      };
+      if (za_gpu_plan_build (&gc, svc->resources.gpu, &g.gpu, g.warn, &errs) < 0)
+        goto fail;
+    }
   if (build_process (&g, &process) < 0)
     ret = -1;
   if (build_mounts (&g, &mounts, &out->resolv_conf) < 0)
@@ -1132,7 +1174,7 @@ za_build_config (const struct za_spec *spec, const struct za_service *svc,
     {
       const char *cwd = json_string_value (json_object_get (process, "cwd"));
       if (cwd && cwd[0] != '/')
-        za_err_set (&errs, ZA_EINPUT, "working directory `%s` (from the image config) must be absolute", cwd);
+        za_err_set (&errs, ZA_EINPUT, "working directory `%s` must be an absolute path", cwd);
     }
   if (ret < 0 || errs)
     goto fail;
@@ -1171,8 +1213,10 @@ za_build_config (const struct za_spec *spec, const struct za_service *svc,
       goto fail;
     }
   out->config = cfg;
+  za_gpu_plan_clear (&g.gpu);
   return 0;
 fail:
+  za_gpu_plan_clear (&g.gpu);
   json_decref (process);
   json_decref (mounts);
   json_decref (lx);

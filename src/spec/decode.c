@@ -656,14 +656,18 @@ check_map_keys (struct za_dctx *c, const struct za_node *n)
   for (size_t i = 0; i < n->n; i++)
     keys[i] = za_map_key (n, i);
   qsort (keys, n->n, sizeof *keys, key_cmp);
-  for (size_t i = 1; i < n->n; i++)
-    if (strcmp (keys[i - 1]->value, keys[i]->value) == 0)
+  /* Equal keys are adjacent, in document order: every repeat is
+     reported against the first of its run.  */
+  for (size_t i = 1, first = 0; i < n->n; i++)
+    if (strcmp (keys[first]->value, keys[i]->value) == 0)
       {
         size_t old = za_dctx_push_key (c, keys[i]->value);
         ret = za_dctx_error (c, keys[i], "duplicate key `%s` (first at line %u)", keys[i]->value,
-                             keys[i - 1]->mark.line);
+                             keys[first]->mark.line);
         za_dctx_pop (c, old);
       }
+    else
+      first = i;
   free (keys);
   return ret;
 }

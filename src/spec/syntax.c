@@ -933,10 +933,11 @@ valid_digest (const char *s, size_t len, const char **why)
 int
 za_image_ref_check (const char *ref, char **reason)
 {
-  size_t len = strlen (ref), name_len, path_start = 0;
+  size_t len, name_len, path_start = 0;
   const char *at, *slash, *colon, *why;
 
-  if (len == 0)
+  /* (the NULL test also keeps GCC's -Wnonnull quiet under -fsanitize) */
+  if (!ref || (len = strlen (ref)) == 0)
     return fail (reason, "reference is empty");
 
   /* Neither the name nor the tag may hold "@", so the first one starts

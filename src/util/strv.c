@@ -106,3 +106,10 @@ za_env_replace (struct za_strv *env, const char *entry)
   za_env_remove_key (env, entry, eq ? (size_t) (eq - entry) : strlen (entry));
   return za_strv_push (env, entry);
 }
+
+int
+za_env_replace_kv (struct za_strv *env, const char *key, const char *value)
+{
+  za_env_remove_key (env, key, strlen (key));
+  return za_strv_pushf (env, "%s=%s", key, value);
+}

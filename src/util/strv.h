@@ -25,6 +25,8 @@ bool za_env_has_key (const struct za_strv *env, const char *key, size_t keylen);
 /* Remove every KEY=… entry, then append ENTRY ("KEY=VALUE").  */
 int za_env_replace (struct za_strv *env, const char *entry);
 void za_env_remove_key (struct za_strv *env, const char *key, size_t keylen);
+/* The same with KEY and VALUE apart.  */
+int za_env_replace_kv (struct za_strv *env, const char *key, const char *value);
 
 static inline void
 za_strv_clearp (struct za_strv *s)

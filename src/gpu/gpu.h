@@ -1,0 +1,111 @@
+/* GPUs: detection through sysfs/procfs (under the injectable host root),
+   direct passthrough when CDI does not cover the request, sharing (MPS,
+   time slicing) and distributed-training env (zlayer-reference.md §5.5,
+   §8, §11.3, §11.5–11.7, §12.1).  */
+#ifndef ZA_GPU_H
+#define ZA_GPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "bundle/host.h"
+#include "spec/spec.h"
+#include "util/err.h"
+#include "util/strv.h"
+
+enum za_gpu_vendor
+{
+  ZA_GPU_NVIDIA,
+  ZA_GPU_AMD,
+  ZA_GPU_INTEL,
+  ZA_GPU_OTHER,
+};
+
+enum za_gpu_vendor za_gpu_vendor_parse (const char *name);
+const char *za_gpu_vendor_name (enum za_gpu_vendor v);
+
+struct za_gpu_info
+{
+  enum za_gpu_vendor vendor;
+  unsigned index;      /* per vendor, PCI address order */
+  char *pci;           /* "0000:01:00.0", or NULL when found by node only */
+  char *model;         /* or NULL */
+  char *uuid;          /* NVIDIA "GPU-…", or NULL */
+  char *driver;        /* kernel driver name (nvidia, amdgpu, i915, xe) */
+  char *driver_version;
+  struct za_strv nodes; /* /dev/nvidia0, /dev/dri/card1, /dev/dri/renderD129 */
+};
+
+struct za_gpu_list
+{
+  struct za_gpu_info *v;
+  size_t n;
+};
+
+/* Every GPU on the host: PCI display controllers (class 0x0300/0x0302)
+   with their nodes; NVIDIA details from /proc/driver/nvidia, AMD/Intel
+   from DRM sysfs.  Without sysfs PCI entries, NVIDIA GPUs are found by
+   their /dev/nvidiaN nodes.  */
+int za_gpu_detect (const struct za_host *h, struct za_gpu_list *out, struct za_err **err);
+void za_gpu_list_clear (struct za_gpu_list *l);
+size_t za_gpu_count (const struct za_gpu_list *l, enum za_gpu_vendor v);
+const struct za_gpu_info *za_gpu_nth (const struct za_gpu_list *l, enum za_gpu_vendor v, unsigned i);
+
+/* Character-device major of a driver from /proc/devices, or -1.  */
+int64_t za_proc_devices_major (const struct za_host *h, const char *driver);
+
+/* What a GPU request adds to the config, in order.  */
+struct za_gpu_mount
+{
+  char *dst, *src, *opts; /* opts comma-separated */
+};
+struct za_gpu_node
+{
+  char *path;
+  char type;
+  int64_t major, minor;
+};
+struct za_gpu_rule
+{
+  char type;
+  int64_t major, minor; /* minor -1 = any */
+  char access[4];
+};
+struct za_gpu_plan
+{
+  struct za_strv env; /* KEY=VALUE, each replacing earlier same keys */
+  struct za_gpu_mount *mounts;
+  size_t nmounts;
+  struct za_gpu_node *nodes;
+  size_t nnodes;
+  struct za_gpu_rule *rules;
+  size_t nrules;
+};
+
+struct za_gpu_ctx
+{
+  const struct za_host *host;
+  const char *file;     /* spec file, for error positions */
+  const char *base;     /* "services.<name>" */
+  const char *service;
+  unsigned replica;     /* 1-based */
+  unsigned world_size;  /* replicas of the service (>= 1) */
+  bool via_cdi;         /* visibility and nodes come from CDI */
+  bool privileged;      /* no extra cgroup rules needed */
+};
+
+int za_gpu_plan_build (const struct za_gpu_ctx *c, const struct za_gpu_spec *gpu,
+                       struct za_gpu_plan *out, struct za_err **warn, struct za_err **err);
+void za_gpu_plan_clear (struct za_gpu_plan *p);
+
+/* A CDI spec for this host's GPUs of VENDOR (without vendor tools): one
+   device per GPU ("0", "1", …, NVIDIA also by UUID) and "all"; the
+   control nodes; for NVIDIA the user-space driver libraries, binaries and
+   firmware mounted read-only.  cdiVersion is the lowest the content
+   needs.  Input error when the host has no such GPU.  */
+int za_gpu_cdi_generate (const struct za_host *h, enum za_gpu_vendor vendor, json_t **out,
+                         struct za_err **warn, struct za_err **err);
+
+#endif

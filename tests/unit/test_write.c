@@ -1,0 +1,793 @@
+/* Unit tests for bundle/write.c: writing a bundle directory atomically,
+   refusing unsafe targets, leaving an existing bundle as it was on
+   failure, cleanup, and the default bundle location.  Every test works in
+   its own mkdtemp directory, removed in the teardown.  */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "bundle/build.h"
+#include "bundle/write.h"
+#include "spec/spec.h"
+#include "util/cleanup.h"
+#include "util/err.h"
+#include "util/fs.h"
+
+#define SPEC                                                                                       \
+  "version: v1\n"                                                                                  \
+  "deployment: demo-app\n"                                                                         \
+  "services:\n"                                                                                    \
+  "  web:\n"                                                                                       \
+  "    image:\n"                                                                                   \
+  "      name: nginx:latest\n"
+#define SPEC_DNS SPEC "    dns: [10.0.0.2]\n"
+
+struct fx
+{
+  char dir[64];
+  char host[128];
+};
+
+static int
+setup (void **state)
+{
+  struct fx *f = calloc (1, sizeof *f);
+  if (!f)
+    return -1;
+  strcpy (f->dir, "/tmp/za-write-XXXXXX");
+  if (!mkdtemp (f->dir))
+    {
+      free (f);
+      return -1;
+    }
+  snprintf (f->host, sizeof f->host, "%s/host", f->dir);
+  if (mkdir (f->host, 0755) < 0)
+    {
+      za_rm_rf_at (AT_FDCWD, f->dir, NULL);
+      free (f);
+      return -1;
+    }
+  unsetenv ("ZLAYER_CGROUP_PARENT");
+  *state = f;
+  return 0;
+}
+
+static int
+teardown (void **state)
+{
+  struct fx *f = *state;
+  struct za_err *err = NULL;
+  int r;
+  if (!f)
+    return 0;
+  /* a test may have made things read-only or odd: rm -rf copes */
+  r = za_rm_rf_at (AT_FDCWD, f->dir, &err);
+  za_err_free (&err);
+  free (f);
+  return r;
+}
+
+/* ---- helpers ------------------------------------------------------- */
+
+/* OUT = A/B, checked.  */
+static void
+pjoin (char *out, size_t n, const char *a, const char *b)
+{
+  int k = snprintf (out, n, "%s/%s", a, b);
+  assert_true (k > 0 && (size_t) k < n);
+}
+
+static void
+path_in (char *out, size_t n, struct fx *f, const char *rel)
+{
+  pjoin (out, n, f->dir, rel);
+}
+
+/* Build a config for SPEC with HOSTNAME into R; BUNDLE is where the
+   resolv.conf mount points.  */
+static void
+make_result (struct fx *f, const char *yaml, const char *bundle, const char *hostname, const char *rootfs,
+             struct za_build_result *r)
+{
+  struct za_spec *spec = NULL;
+  struct za_err *err = NULL;
+  struct za_build_opts o = { 0 };
+  o.replica = 1;
+  o.rootless = 0;
+  o.host.root = f->host;
+  o.hostname = hostname;
+  o.bundle_dir = bundle;
+  o.rootfs = rootfs;
+  if (za_spec_parse ("t.yaml", yaml, strlen (yaml), &spec, &err) < 0)
+    fail_msg ("parse: %s", err->msg);
+  if (za_build_config (spec, spec->d.services.v[0].val, &o, r, &err) < 0)
+    fail_msg ("build: %s", err->msg);
+  za_spec_free (spec);
+}
+
+static char *
+slurp (const char *path, size_t *len)
+{
+  char *data = NULL;
+  struct za_err *err = NULL;
+  if (za_read_file (path, 1 << 24, &data, len, &err) < 0)
+    fail_msg ("read `%s`: %s", path, err ? err->msg : "?");
+  return data;
+}
+
+static char *
+slurp_in (const char *dir, const char *name)
+{
+  char p[PATH_MAX];
+  pjoin (p, sizeof p, dir, name);
+  return slurp (p, NULL);
+}
+
+static void
+write_text (const char *path, const char *text)
+{
+  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  assert_true (fd >= 0);
+  assert_int_equal (za_write_all (fd, text, strlen (text)), 0);
+  close (fd);
+}
+
+static mode_t
+mode_of (const char *dir, const char *name)
+{
+  char p[PATH_MAX];
+  struct stat st;
+  if (name)
+    pjoin (p, sizeof p, dir, name);
+  else
+    assert_true (snprintf (p, sizeof p, "%s", dir) < (int) sizeof p);
+  if (lstat (p, &st) < 0)
+    fail_msg ("lstat `%s`: %s", p, strerror (errno));
+  return st.st_mode;
+}
+
+static bool
+exists (const char *path)
+{
+  struct stat st;
+  return lstat (path, &st) == 0;
+}
+
+/* The directory holds exactly these names (sorted list, NULL-ended).  */
+static void
+assert_entries_v (const char *dir, const char *const *want)
+{
+  DIR *d = opendir (dir);
+  struct dirent *de;
+  char got[1024] = "", exp[1024] = "";
+  char *names[64];
+  size_t n = 0;
+  assert_non_null (d);
+  while ((de = readdir (d)))
+    if (strcmp (de->d_name, ".") && strcmp (de->d_name, ".."))
+      {
+        assert_true (n < 64);
+        names[n++] = strdup (de->d_name);
+      }
+  closedir (d);
+  /* simple sort */
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = i + 1; j < n; j++)
+      if (strcmp (names[i], names[j]) > 0)
+        {
+          char *t = names[i];
+          names[i] = names[j];
+          names[j] = t;
+        }
+  for (size_t i = 0; i < n; i++)
+    {
+      strcat (got, names[i]);
+      strcat (got, " ");
+      free (names[i]);
+    }
+  for (size_t i = 0; want[i]; i++)
+    {
+      strcat (exp, want[i]);
+      strcat (exp, " ");
+    }
+  if (strcmp (got, exp) != 0)
+    fail_msg ("`%s` holds [%s], expected [%s]", dir, got, exp);
+}
+#define assert_entries(dir, ...) assert_entries_v ((dir), (const char *const[]) { __VA_ARGS__, NULL })
+#define assert_empty_dir(dir) assert_entries_v ((dir), (const char *const[]) { NULL })
+
+/* ---- za_bundle_write --------------------------------------------------- */
+
+static void
+test_write_new_bundle (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_result r;
+  struct za_err *err = NULL;
+  char bundle[PATH_MAX];
+  cleanup_free char *json = NULL, *cfg = NULL, *resolv = NULL;
+  size_t len, cfglen = 0;
+  mode_t old = umask (0);
+
+  path_in (bundle, sizeof bundle, f, "data/bundles/web-rep-1"); /* parents missing */
+  make_result (f, SPEC_DNS, bundle, NULL, NULL, &r);
+  assert_int_equal (za_bundle_write (bundle, &r, &err), 0);
+  assert_null (err);
+  umask (old);
+
+  assert_true (S_ISDIR (mode_of (bundle, NULL)));
+  assert_int_equal (mode_of (bundle, NULL) & 07777, 0700);
+  assert_true (S_ISDIR (mode_of (bundle, "rootfs")));
+  assert_true (S_ISREG (mode_of (bundle, "config.json")));
+  assert_int_equal (mode_of (bundle, "config.json") & 07777, 0600);
+  assert_true (S_ISREG (mode_of (bundle, "resolv.conf")));
+  assert_int_equal (mode_of (bundle, "resolv.conf") & 07777, 0644);
+  assert_entries (bundle, "config.json", "resolv.conf", "rootfs");
+
+  json = za_config_dump (r.config, &len);
+  {
+    char p[PATH_MAX];
+    pjoin (p, sizeof p, bundle, "config.json");
+    cfg = slurp (p, &cfglen);
+  }
+  assert_int_equal (cfglen, len);
+  assert_memory_equal (cfg, json, len);
+  assert_int_not_equal (cfg[cfglen - 1], '\n');
+  resolv = slurp_in (bundle, "resolv.conf");
+  assert_string_equal (resolv, "nameserver 10.0.0.2\noptions edns0\n");
+  /* the mount in config.json points at that file */
+  {
+    char want[PATH_MAX + 64];
+    snprintf (want, sizeof want, "\"source\": \"%s/resolv.conf\"", bundle);
+    assert_non_null (strstr (cfg, want));
+  }
+  za_build_result_clear (&r);
+}
+
+static void
+test_write_modes_under_umask_077 (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_result r;
+  struct za_err *err = NULL;
+  char bundle[PATH_MAX];
+  mode_t old = umask (077);
+  path_in (bundle, sizeof bundle, f, "b");
+  make_result (f, SPEC_DNS, bundle, NULL, NULL, &r);
+  assert_int_equal (za_bundle_write (bundle, &r, &err), 0);
+  umask (old);
+  assert_int_equal (mode_of (bundle, NULL) & 07777, 0700);
+  assert_int_equal (mode_of (bundle, "config.json") & 07777, 0600);
+  assert_int_equal (mode_of (bundle, "resolv.conf") & 07777, 0644);
+  za_build_result_clear (&r);
+}
+
+static void
+test_write_replaces_atomically (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_result r1, r2;
+  struct za_err *err = NULL;
+  char bundle[PATH_MAX];
+  cleanup_free char *c1 = NULL, *c2 = NULL, *j2 = NULL;
+  struct stat st1, st2;
+  char cfgpath[PATH_MAX];
+
+  path_in (bundle, sizeof bundle, f, "bundle");
+  pjoin (cfgpath, sizeof cfgpath, bundle, "config.json");
+  make_result (f, SPEC, bundle, "first", NULL, &r1);
+  make_result (f, SPEC_DNS, bundle, "second", NULL, &r2);
+
+  assert_int_equal (za_bundle_write (bundle, &r1, &err), 0);
+  c1 = slurp_in (bundle, "config.json");
+  assert_non_null (strstr (c1, "\"hostname\": \"first\""));
+  assert_entries (bundle, "config.json", "rootfs");
+  assert_int_equal (stat (cfgpath, &st1), 0);
+
+  /* a file in rootfs/ survives a rewrite */
+  {
+    char p[PATH_MAX];
+    pjoin (p, sizeof p, bundle, "rootfs/keep");
+    write_text (p, "x");
+  }
+  assert_int_equal (za_bundle_write (bundle, &r2, &err), 0);
+  assert_null (err);
+  c2 = slurp_in (bundle, "config.json");
+  j2 = za_config_dump (r2.config, NULL);
+  assert_string_equal (c2, j2);
+  assert_non_null (strstr (c2, "\"hostname\": \"second\""));
+  /* replaced by rename: a new inode, no temp file left behind */
+  assert_int_equal (stat (cfgpath, &st2), 0);
+  assert_true (st1.st_ino != st2.st_ino);
+  assert_int_equal (st2.st_mode & 07777, 0600);
+  assert_entries (bundle, "config.json", "resolv.conf", "rootfs");
+  {
+    char p[PATH_MAX];
+    pjoin (p, sizeof p, bundle, "rootfs");
+    assert_entries (p, "keep");
+  }
+
+  /* and once more with the same result: idempotent */
+  assert_int_equal (za_bundle_write (bundle, &r2, &err), 0);
+  free (c2);
+  c2 = slurp_in (bundle, "config.json");
+  assert_string_equal (c2, j2);
+  assert_entries (bundle, "config.json", "resolv.conf", "rootfs");
+  za_build_result_clear (&r1);
+  za_build_result_clear (&r2);
+}
+
+static void
+test_write_existing_empty_dir (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_result r;
+  struct za_err *err = NULL;
+  char bundle[PATH_MAX];
+  path_in (bundle, sizeof bundle, f, "pre");
+  assert_int_equal (mkdir (bundle, 0750), 0);
+  make_result (f, SPEC, bundle, NULL, NULL, &r);
+  assert_int_equal (za_bundle_write (bundle, &r, &err), 0);
+  assert_entries (bundle, "config.json", "rootfs");
+  /* an existing directory keeps its mode */
+  assert_int_equal (mode_of (bundle, NULL) & 07777, 0750);
+  za_build_result_clear (&r);
+}
+
+static void
+test_write_with_rootfs_option (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_result r;
+  struct za_err *err = NULL;
+  char bundle[PATH_MAX], rootfs[PATH_MAX], link[PATH_MAX];
+  cleanup_free char *cfg = NULL, *real = NULL;
+  json_t *back;
+
+  path_in (bundle, sizeof bundle, f, "bundle");
+  path_in (rootfs, sizeof rootfs, f, "images/real-root");
+  path_in (link, sizeof link, f, "root-link");
+  assert_int_equal (za_mkdir_p (rootfs, 0755, NULL), 0);
+  assert_int_equal (symlink (rootfs, link), 0);
+  real = realpath (rootfs, NULL);
+  make_result (f, SPEC, bundle, NULL, link, &r);
+  assert_int_equal (za_bundle_write (bundle, &r, &err), 0);
+  /* no BUNDLE/rootfs: root.path is the rootfs's real path */
+  assert_entries (bundle, "config.json");
+  cfg = slurp_in (bundle, "config.json");
+  back = json_loads (cfg, 0, NULL);
+  assert_non_null (back);
+  assert_string_equal (json_string_value (json_object_get (json_object_get (back, "root"), "path")), real);
+  json_decref (back);
+  za_build_result_clear (&r);
+}
+
+static void
+test_write_refuses_symlink (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_result r;
+  struct za_err *err = NULL;
+  char bundle[PATH_MAX], target[PATH_MAX];
+
+  path_in (target, sizeof target, f, "elsewhere");
+  path_in (bundle, sizeof bundle, f, "bundle-link");
+  assert_int_equal (mkdir (target, 0755), 0);
+  assert_int_equal (symlink (target, bundle), 0);
+  make_result (f, SPEC_DNS, bundle, NULL, NULL, &r);
+  assert_int_equal (za_bundle_write (bundle, &r, &err), -1);
+  assert_non_null (err);
+  assert_int_equal (err->code, ZA_EINPUT);
+  assert_non_null (strstr (err->msg, "symlink"));
+  za_err_free (&err);
+  /* nothing written through it, the link itself kept */
+  assert_empty_dir (target);
+  assert_true (S_ISLNK (mode_of (bundle, NULL)));
+
+  /* a dangling symlink too */
+  assert_int_equal (unlink (bundle), 0);
+  assert_int_equal (symlink ("/nonexistent/za-test", bundle), 0);
+  assert_int_equal (za_bundle_write (bundle, &r, &err), -1);
+  assert_int_equal (err->code, ZA_EINPUT);
+  za_err_free (&err);
+  assert_false (exists ("/nonexistent/za-test"));
+  za_build_result_clear (&r);
+}
+
+static void
+test_write_refuses_regular_file (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_result r;
+  struct za_err *err = NULL;
+  char bundle[PATH_MAX];
+  cleanup_free char *after = NULL;
+
+  path_in (bundle, sizeof bundle, f, "not-a-dir");
+  write_text (bundle, "precious\n");
+  make_result (f, SPEC, bundle, NULL, NULL, &r);
+  assert_int_equal (za_bundle_write (bundle, &r, &err), -1);
+  assert_int_equal (err->code, ZA_EINPUT);
+  assert_non_null (strstr (err->msg, "is not a directory"));
+  za_err_free (&err);
+  after = slurp (bundle, NULL);
+  assert_string_equal (after, "precious\n");
+  za_build_result_clear (&r);
+}
+
+/* An existing bundle; a rewrite that fails part-way must leave every
+   byte as it was.  */
+static void
+write_first (struct fx *f, const char *bundle, char **cfg, char **resolv)
+{
+  struct za_build_result r;
+  struct za_err *err = NULL;
+  make_result (f, SPEC_DNS, bundle, "old", NULL, &r);
+  assert_int_equal (za_bundle_write (bundle, &r, &err), 0);
+  za_build_result_clear (&r);
+  *cfg = slurp_in (bundle, "config.json");
+  *resolv = slurp_in (bundle, "resolv.conf");
+  assert_non_null (strstr (*cfg, "\"hostname\": \"old\""));
+}
+
+static void
+test_write_failure_rootfs_not_dir (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_result r;
+  struct za_err *err = NULL;
+  char bundle[PATH_MAX], rootfs[PATH_MAX];
+  cleanup_free char *cfg = NULL, *resolv = NULL, *cfg2 = NULL, *resolv2 = NULL;
+
+  path_in (bundle, sizeof bundle, f, "bundle");
+  write_first (f, bundle, &cfg, &resolv);
+  pjoin (rootfs, sizeof rootfs, bundle, "rootfs");
+  assert_int_equal (rmdir (rootfs), 0);
+  write_text (rootfs, "file");
+
+  make_result (f, SPEC "    dns: [9.9.9.9]\n", bundle, "new", NULL, &r);
+  assert_int_equal (za_bundle_write (bundle, &r, &err), -1);
+  assert_non_null (err);
+  assert_non_null (strstr (err->msg, "rootfs"));
+  za_err_free (&err);
+  cfg2 = slurp_in (bundle, "config.json");
+  resolv2 = slurp_in (bundle, "resolv.conf");
+  assert_string_equal (cfg2, cfg);
+  assert_string_equal (resolv2, resolv);
+  assert_entries (bundle, "config.json", "resolv.conf", "rootfs");
+  za_build_result_clear (&r);
+}
+
+static void
+test_write_failure_config_rename (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_result r;
+  struct za_err *err = NULL;
+  char bundle[PATH_MAX], cfgdir[PATH_MAX];
+  cleanup_free char *resolv = NULL;
+
+  /* config.json is a directory: the final rename fails, after
+     resolv.conf was already replaced -> the old resolv.conf comes back */
+  path_in (bundle, sizeof bundle, f, "bundle");
+  assert_int_equal (za_mkdir_p (bundle, 0700, NULL), 0);
+  {
+    char p[PATH_MAX];
+    pjoin (p, sizeof p, bundle, "resolv.conf");
+    write_text (p, "nameserver 192.0.2.1\n");
+  }
+  pjoin (cfgdir, sizeof cfgdir, bundle, "config.json");
+  assert_int_equal (mkdir (cfgdir, 0755), 0);
+
+  make_result (f, SPEC_DNS, bundle, NULL, NULL, &r);
+  assert_int_equal (za_bundle_write (bundle, &r, &err), -1);
+  assert_non_null (err);
+  assert_false (za_err_is_input (err)); /* a system failure */
+  assert_non_null (strstr (err->msg, "failed to write config.json"));
+  za_err_free (&err);
+  resolv = slurp_in (bundle, "resolv.conf");
+  assert_string_equal (resolv, "nameserver 192.0.2.1\n");
+  assert_true (S_ISDIR (mode_of (bundle, "config.json")));
+  assert_entries (bundle, "config.json", "resolv.conf", "rootfs");
+  za_build_result_clear (&r);
+}
+
+/* Run za_bundle_write in a child whose files may not grow beyond LIMIT
+   bytes (write() then fails with EFBIG).  Returns the child's result:
+   0 success, 1 failure, other = test error.  */
+static int
+write_with_fsize_limit (const char *bundle, const struct za_build_result *r, rlim_t limit)
+{
+  pid_t pid = fork ();
+  int status;
+  assert_true (pid >= 0);
+  if (pid == 0)
+    {
+      struct rlimit rl = { limit, limit };
+      struct za_err *err = NULL;
+      int ret;
+      signal (SIGXFSZ, SIG_IGN);
+      if (setrlimit (RLIMIT_FSIZE, &rl) < 0)
+        _exit (3);
+      ret = za_bundle_write (bundle, r, &err);
+      if (ret == 0)
+        _exit (0);
+      /* a system error (EFBIG) naming config.json */
+      if (!err || za_err_is_input (err) || !strstr (err->msg, "config.json"))
+        _exit (4);
+      _exit (1);
+    }
+  assert_int_equal (waitpid (pid, &status, 0), pid);
+  assert_true (WIFEXITED (status));
+  return WEXITSTATUS (status);
+}
+
+static void
+test_write_failure_existing_bundle_unchanged (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_result r;
+  char bundle[PATH_MAX];
+  cleanup_free char *cfg = NULL, *resolv = NULL, *cfg2 = NULL, *resolv2 = NULL;
+
+  path_in (bundle, sizeof bundle, f, "bundle");
+  write_first (f, bundle, &cfg, &resolv);
+  make_result (f, SPEC "    dns: [9.9.9.9, 8.8.4.4]\n", bundle, "new", NULL, &r);
+  /* resolv.conf (~50 bytes) fits, config.json (KiBs) does not */
+  assert_int_equal (write_with_fsize_limit (bundle, &r, 512), 1);
+  cfg2 = slurp_in (bundle, "config.json");
+  resolv2 = slurp_in (bundle, "resolv.conf");
+  assert_string_equal (cfg2, cfg);
+  assert_string_equal (resolv2, resolv);
+  assert_entries (bundle, "config.json", "resolv.conf", "rootfs");
+  za_build_result_clear (&r);
+
+  /* an old bundle without resolv.conf gets none after a failed write */
+  {
+    char p[PATH_MAX];
+    pjoin (p, sizeof p, bundle, "resolv.conf");
+    assert_int_equal (unlink (p), 0);
+  }
+  make_result (f, SPEC_DNS, bundle, "new", NULL, &r);
+  assert_int_equal (write_with_fsize_limit (bundle, &r, 512), 1);
+  assert_entries (bundle, "config.json", "rootfs");
+  free (cfg2);
+  cfg2 = slurp_in (bundle, "config.json");
+  assert_string_equal (cfg2, cfg);
+  za_build_result_clear (&r);
+}
+
+static void
+test_write_failure_removes_new_dir (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_result r;
+  char bundle[PATH_MAX], parent[PATH_MAX];
+
+  path_in (parent, sizeof parent, f, "bundles");
+  path_in (bundle, sizeof bundle, f, "bundles/web-rep-1");
+  make_result (f, SPEC_DNS, bundle, NULL, NULL, &r);
+  assert_int_equal (write_with_fsize_limit (bundle, &r, 512), 1);
+  assert_false (exists (bundle));
+  assert_empty_dir (parent);
+  /* the same write without the limit works */
+  assert_int_equal (write_with_fsize_limit (bundle, &r, RLIM_INFINITY), 0);
+  assert_entries (bundle, "config.json", "resolv.conf", "rootfs");
+  za_build_result_clear (&r);
+}
+
+static void
+test_write_parent_is_file (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_result r;
+  struct za_err *err = NULL;
+  char file[PATH_MAX], bundle[PATH_MAX];
+  path_in (file, sizeof file, f, "file");
+  write_text (file, "x");
+  path_in (bundle, sizeof bundle, f, "file/bundle");
+  make_result (f, SPEC, bundle, NULL, NULL, &r);
+  assert_int_equal (za_bundle_write (bundle, &r, &err), -1);
+  assert_non_null (err);
+  assert_false (za_err_is_input (err));
+  assert_int_equal (err->code, ENOTDIR);
+  za_err_free (&err);
+  za_build_result_clear (&r);
+}
+
+/* ---- za_bundle_cleanup --------------------------------------------------- */
+
+static void
+test_cleanup_real_bundle (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_result r;
+  struct za_err *err = NULL;
+  char bundle[PATH_MAX], p[PATH_MAX];
+  path_in (bundle, sizeof bundle, f, "bundle");
+  make_result (f, SPEC_DNS, bundle, NULL, NULL, &r);
+  assert_int_equal (za_bundle_write (bundle, &r, &err), 0);
+  pjoin (p, sizeof p, bundle, "rootfs/etc");
+  assert_int_equal (za_mkdir_p (p, 0755, NULL), 0);
+  pjoin (p, sizeof p, bundle, "rootfs/etc/hosts");
+  write_text (p, "127.0.0.1 localhost\n");
+  assert_int_equal (za_bundle_cleanup (bundle, &err), 0);
+  assert_null (err);
+  assert_false (exists (bundle));
+  assert_entries (f->dir, "host");
+  za_build_result_clear (&r);
+}
+
+static void
+test_cleanup_missing_is_noop (void **state)
+{
+  struct fx *f = *state;
+  struct za_err *err = NULL;
+  char bundle[PATH_MAX];
+  path_in (bundle, sizeof bundle, f, "never-created");
+  assert_int_equal (za_bundle_cleanup (bundle, &err), 0);
+  assert_null (err);
+  assert_false (exists (bundle));
+}
+
+static void
+test_cleanup_empty_dir (void **state)
+{
+  struct fx *f = *state;
+  struct za_err *err = NULL;
+  char bundle[PATH_MAX];
+  path_in (bundle, sizeof bundle, f, "empty");
+  assert_int_equal (mkdir (bundle, 0700), 0);
+  assert_int_equal (za_bundle_cleanup (bundle, &err), 0);
+  assert_false (exists (bundle));
+}
+
+static void
+test_cleanup_refuses_symlink (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_result r;
+  struct za_err *err = NULL;
+  char bundle[PATH_MAX], link[PATH_MAX];
+  path_in (bundle, sizeof bundle, f, "bundle");
+  path_in (link, sizeof link, f, "link");
+  make_result (f, SPEC, bundle, NULL, NULL, &r);
+  assert_int_equal (za_bundle_write (bundle, &r, &err), 0);
+  assert_int_equal (symlink (bundle, link), 0);
+  assert_int_equal (za_bundle_cleanup (link, &err), -1);
+  assert_non_null (err);
+  assert_int_equal (err->code, ZA_EINPUT);
+  assert_non_null (strstr (err->msg, "symlink"));
+  za_err_free (&err);
+  /* neither the link nor what it points at was touched */
+  assert_true (S_ISLNK (mode_of (link, NULL)));
+  assert_entries (bundle, "config.json", "rootfs");
+  za_build_result_clear (&r);
+}
+
+static void
+test_cleanup_refuses_non_bundle (void **state)
+{
+  struct fx *f = *state;
+  struct za_err *err = NULL;
+  char dir[PATH_MAX], p[PATH_MAX];
+  path_in (dir, sizeof dir, f, "home");
+  assert_int_equal (mkdir (dir, 0755), 0);
+  pjoin (p, sizeof p, dir, "notes.txt");
+  write_text (p, "keep me");
+  assert_int_equal (za_bundle_cleanup (dir, &err), -1);
+  assert_non_null (err);
+  assert_int_equal (err->code, ZA_EINPUT);
+  assert_non_null (strstr (err->msg, "does not look like a bundle"));
+  za_err_free (&err);
+  assert_entries (dir, "notes.txt");
+
+  /* a regular file is refused as well */
+  assert_int_equal (za_bundle_cleanup (p, &err), -1);
+  assert_int_equal (err->code, ZA_EINPUT);
+  za_err_free (&err);
+  assert_true (exists (p));
+}
+
+static void
+test_cleanup_does_not_follow_inner_symlinks (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_result r;
+  struct za_err *err = NULL;
+  char bundle[PATH_MAX], outside[PATH_MAX], p[PATH_MAX];
+  path_in (bundle, sizeof bundle, f, "bundle");
+  path_in (outside, sizeof outside, f, "outside");
+  assert_int_equal (mkdir (outside, 0755), 0);
+  pjoin (p, sizeof p, outside, "important");
+  write_text (p, "data");
+  make_result (f, SPEC, bundle, NULL, NULL, &r);
+  assert_int_equal (za_bundle_write (bundle, &r, &err), 0);
+  pjoin (p, sizeof p, bundle, "rootfs/escape");
+  assert_int_equal (symlink (outside, p), 0);
+  assert_int_equal (za_bundle_cleanup (bundle, &err), 0);
+  assert_false (exists (bundle));
+  assert_entries (outside, "important");
+  za_build_result_clear (&r);
+}
+
+/* ---- za_default_bundle_dir ------------------------------------------------ */
+
+static void
+test_default_bundle_dir (void **state)
+{
+  (void) state;
+  char *d;
+  const char *home = getenv ("HOME");
+  cleanup_free char *saved_home = home ? strdup (home) : NULL;
+
+  setenv ("ZLAYER_DATA_DIR", "/srv/zlayer-data", 1);
+  d = za_default_bundle_dir ("web-rep-2");
+  assert_string_equal (d, "/srv/zlayer-data/bundles/web-rep-2");
+  free (d);
+
+  /* empty means unset */
+  setenv ("ZLAYER_DATA_DIR", "", 1);
+  setenv ("HOME", "/home/someone", 1);
+  d = za_default_bundle_dir ("api-rep-1");
+  if (geteuid () == 0)
+    assert_string_equal (d, "/var/lib/zlayer/bundles/api-rep-1");
+  else
+    assert_string_equal (d, "/home/someone/.zlayer/bundles/api-rep-1");
+  free (d);
+
+  unsetenv ("ZLAYER_DATA_DIR");
+  unsetenv ("HOME");
+  d = za_default_bundle_dir ("x-rep-1");
+  assert_string_equal (d, "/var/lib/zlayer/bundles/x-rep-1");
+  free (d);
+
+  if (saved_home)
+    setenv ("HOME", saved_home, 1);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown (fn, setup, teardown)
+    T (test_write_new_bundle),
+    T (test_write_modes_under_umask_077),
+    T (test_write_replaces_atomically),
+    T (test_write_existing_empty_dir),
+    T (test_write_with_rootfs_option),
+    T (test_write_refuses_symlink),
+    T (test_write_refuses_regular_file),
+    T (test_write_failure_rootfs_not_dir),
+    T (test_write_failure_config_rename),
+    T (test_write_failure_existing_bundle_unchanged),
+    T (test_write_failure_removes_new_dir),
+    T (test_write_parent_is_file),
+    T (test_cleanup_real_bundle),
+    T (test_cleanup_missing_is_noop),
+    T (test_cleanup_empty_dir),
+    T (test_cleanup_refuses_symlink),
+    T (test_cleanup_refuses_non_bundle),
+    T (test_cleanup_does_not_follow_inner_symlinks),
+    T (test_default_bundle_dir),
+#undef T
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
