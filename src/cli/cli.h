@@ -14,5 +14,7 @@ int cli_exit_for (zagent_error *err);
 int cli_usage_error (const char *cmd, const char *fmt, const char *arg);
 
 int cli_cmd_cdi (int argc, char **argv);
+int cli_cmd_gpu (int argc, char **argv);
+int cli_cdi_generate (int argc, char **argv);
 
 #endif

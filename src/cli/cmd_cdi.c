@@ -25,6 +25,8 @@ static const char *const usage_cdi =
     "  validate FILE...                            check spec files; one line per problem\n"
     "  resolve  [--cdi-dir DIR]... NAME...         the merged container edits as JSON\n"
     "  inject   -b BUNDLE [--cdi-dir DIR]... NAME... apply devices to BUNDLE/config.json\n"
+    "  generate --vendor nvidia|amd|intel [-o FILE] [--use-nvidia-ctk]\n"
+    "                                              a CDI spec for this host's GPUs\n"
     "\n"
     "  --cdi-dir DIR  spec directory (repeatable, later wins); default $CDI_SPEC_DIRS\n"
     "                 (':'-separated), else /etc/cdi then /var/run/cdi\n"
@@ -315,6 +317,8 @@ cli_cmd_cdi (int argc, char **argv)
     return cmd_resolve (argc - 1, argv + 1);
   if (!strcmp (sub, "inject"))
     return cmd_inject (argc - 1, argv + 1);
+  if (!strcmp (sub, "generate"))
+    return cli_cdi_generate (argc - 1, argv + 1);
   fprintf (stderr, "zagent cdi: unknown command `%s`\n%s", sub, usage_cdi);
   return EXIT_INPUT;
 }

@@ -22,7 +22,8 @@ static const char *const usage_main =
     "  bundle   create the bundle directory (config.json, rootfs, resolv.conf)\n"
     "  cleanup  remove a bundle directory\n"
     "  check    validate a deployment spec\n"
-    "  cdi      Container Device Interface: list, validate, resolve, inject\n"
+    "  cdi      Container Device Interface: list, validate, resolve, inject, generate\n"
+    "  gpu      list the host's GPUs\n"
     "\n"
     "Run 'zagent COMMAND --help' for a command's options.\n"
     "  -h, --help     show this help\n"
@@ -470,6 +471,8 @@ main (int argc, char **argv)
     return cmd_cleanup (argc - 1, argv + 1);
   if (!strcmp (cmd, "cdi"))
     return cli_cmd_cdi (argc - 1, argv + 1);
+  if (!strcmp (cmd, "gpu"))
+    return cli_cmd_gpu (argc - 1, argv + 1);
   fprintf (stderr, "zagent: unknown command `%s`\nRun 'zagent --help' for the list of commands.\n", cmd);
   return EXIT_INPUT;
 }

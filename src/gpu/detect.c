@@ -228,7 +228,10 @@ nvidia_details (const struct za_host *h, struct za_gpu_info *g, const char *vers
     g->driver_version = strdup (version);
 }
 
-/* "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue …" */
+/* The first dotted number after "Kernel Module" in
+   "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue …" or
+   "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  …"
+   (the open module's wording, seen on a real H100 host).  */
 static char *
 nvidia_version (const struct za_host *h)
 {
@@ -236,10 +239,15 @@ nvidia_version (const struct za_host *h)
   const char *k;
   if (!line || !(k = strstr (line, "Kernel Module")))
     return NULL;
-  k += strlen ("Kernel Module");
-  while (*k == ' ' || *k == '\t')
-    k++;
-  return strndup (k, strcspn (k, " \t"));
+  for (k += strlen ("Kernel Module"); *k; k += strcspn (k, " \t"))
+    {
+      size_t n;
+      k += strspn (k, " \t");
+      n = strcspn (k, " \t");
+      if (n && isdigit ((unsigned char) *k) && memchr (k, '.', n) && strspn (k, "0123456789.") == n)
+        return strndup (k, n);
+    }
+  return NULL;
 }
 
 int
