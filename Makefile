@@ -6,7 +6,11 @@ DESTDIR ?=
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: all deps build asan check demo install uninstall clean bench
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= spec image_config cdi secret_ref units layout
+
+.PHONY: all deps build asan check demo install uninstall clean bench fuzz stress
 
 all: build
 
@@ -28,12 +32,33 @@ asan: deps $(ASAN_BUILD)/build.ninja
 check: build asan
 	tests/run-all.sh $(BUILD) $(ASAN_BUILD)
 
+# Crash-safety and load tests (suite 'stress'); `make check` runs them in
+# the plain build only.  CRASH_ITERS=N overrides the 2000 kills.
+stress: build
+	meson test -C $(BUILD) --suite stress --print-errorlogs
+
 demo: build
 	scripts/demo.sh $(BUILD)/zagent
+
+bench: build
+	ninja -C $(BUILD) zbench tests/cdi-oracle.log
+	$(BUILD)/zbench $(BUILD)/zagent $(BUILD)/tests/cdi-oracle
+
+# libFuzzer (clang): each target of tests/fuzz for FUZZ_SECONDS on a copy of
+# its seed corpus; crashes are saved under tests/fuzz/crashes/.
+fuzz-deps:
+	@scripts/deps.sh fuzz
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true -Db_lundef=false >/dev/null
+
+fuzz: fuzz-deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD) $(addprefix tests/fuzz_,$(FUZZ_TARGETS))
+	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 install: build
 	meson configure $(BUILD) --prefix=$(PREFIX) >/dev/null
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -106,6 +106,8 @@ ZAGENT_PUBLIC int zagent_options_set_args (zagent_options *o, const char *const 
 /* Existing root filesystem directory (used as root.path by real path, and
    for resolving user names).  */
 ZAGENT_PUBLIC int zagent_options_set_rootfs (zagent_options *o, const char *dir, zagent_error **err);
+/* Whether a rootfs was set.  */
+ZAGENT_PUBLIC bool zagent_options_has_rootfs (const zagent_options *o);
 /* Host root for probing (/proc, /sys, /dev, /etc/sub[ug]id); default
    $ZAGENT_HOST_ROOT or "/".  */
 ZAGENT_PUBLIC int zagent_options_set_host_root (zagent_options *o, const char *dir, zagent_error **err);
@@ -135,6 +137,11 @@ ZAGENT_PUBLIC int zagent_config_generate (const zagent_spec *spec, const zagent_
 ZAGENT_PUBLIC int zagent_bundle_create (const zagent_spec *spec, const zagent_options *o,
                                         const char *bundle_dir, char **path_out,
                                         zagent_error **warnings, zagent_error **err);
+
+/* The container id ("<service>-rep-<N>") and the service's
+   stop_grace_period in nanoseconds (0 when unset) for these options.  */
+ZAGENT_PUBLIC int zagent_container_info (const zagent_spec *spec, const zagent_options *o, char **id_out,
+                                         unsigned long long *stop_grace_ns, zagent_error **err);
 
 /* Remove a bundle directory (refuses non-bundles and symlinks).  */
 ZAGENT_PUBLIC int zagent_bundle_cleanup (const char *bundle_dir, zagent_error **err);

@@ -1,22 +1,20 @@
 #!/bin/sh
-# make demo: build a bundle from examples/hello.yaml over a busybox rootfs
-# and run it with runc, printing what the container sees.
+# make demo: run examples/hello.yaml as a container — zagent builds the
+# bundle over a busybox rootfs and runs it with runc, printing what the
+# container sees (hostname, env, capabilities, cgroup mount).
 set -eu
 zagent=${1:-build/zagent}
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/zagent-demo.XXXXXX)
-trap 'runc delete -f "zagent-demo-$$" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+export ZLAYER_DATA_DIR="$work/data"
+trap 'rm -rf "$work"' EXIT
 "$here/scripts/mkrootfs.sh" "$work/rootfs"
-echo "== zagent check"
-"$zagent" check -f "$here/examples/hello.yaml" && echo "examples/hello.yaml: valid"
-echo "== zagent bundle"
-USER=${USER:-demo} "$zagent" bundle -f "$here/examples/hello.yaml" -b "$work/bundle" --rootfs "$work/rootfs"
-ls -l "$work/bundle"
+echo "== zagent check -f examples/hello.yaml"
+"$zagent" check -f "$here/examples/hello.yaml" && echo "valid"
 if [ "$(id -u)" != 0 ] || ! command -v runc >/dev/null; then
-  echo "(not root or no runc: showing config.json instead of running it)"
-  cat "$work/bundle/config.json"
+  echo "(not root or no runc: showing the config.json zagent would run)"
+  USER=${USER:-demo} "$zagent" spec -f "$here/examples/hello.yaml" --rootfs "$work/rootfs"
   exit 0
 fi
-echo "== runc run (what the container sees)"
-cd "$work/bundle"
-runc run "zagent-demo-$$"
+echo "== zagent run -f examples/hello.yaml --rootfs <busybox>"
+USER=${USER:-demo} "$zagent" run -f "$here/examples/hello.yaml" --rootfs "$work/rootfs"

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #define ZAGENT_BUILDING 1
 #include "zagent.h"
+#include "api_internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -16,6 +17,7 @@
 #include "util/cleanup.h"
 #include "util/err.h"
 #include "util/strv.h"
+#include "util/utf8.h"
 
 #ifndef ZAGENT_VERSION
 #define ZAGENT_VERSION "0.0.0"
@@ -150,7 +152,10 @@ zagent_options_free (zagent_options *o)
 static int
 set_str (char **dst, const char *v, zagent_error **err)
 {
-  char *c = v ? strdup (v) : NULL;
+  char *c;
+  if (v && !za_utf8_valid (v, strlen (v)))
+    return za_err_set (err, ZA_EINPUT, "option value is not valid UTF-8");
+  c = v ? strdup (v) : NULL;
   if (v && !c)
     return za_err_set (err, ENOMEM, "out of memory");
   free (*dst);
@@ -185,11 +190,26 @@ zagent_options_set_image_config_file (zagent_options *o, const char *path, zagen
   return 0;
 }
 
+bool
+zagent_options_has_rootfs (const zagent_options *o)
+{
+  return o->rootfs != NULL;
+}
+
+void
+za_api_options_take_image_config (zagent_options *o, struct za_image_config *ic)
+{
+  za_image_config_free (o->image);
+  o->image = ic;
+}
+
 int
 zagent_options_add_env (zagent_options *o, const char *kv, zagent_error **err)
 {
   if (!kv || !strchr (kv, '=') || kv[0] == '=')
     return za_err_set (err, ZA_EINPUT, "--env `%s`: expected KEY=VALUE", kv ? kv : "");
+  if (!za_utf8_valid (kv, strlen (kv)))
+    return za_err_set (err, ZA_EINPUT, "--env: value is not valid UTF-8");
   return za_strv_push (&o->env, kv) < 0 ? za_err_set (err, ENOMEM, "out of memory") : 0;
 }
 
@@ -208,6 +228,8 @@ zagent_options_add_volume (zagent_options *o, const char *name, const char *path
     return za_err_set (err, ZA_EINPUT, "--volume: empty volume name");
   if (!path || path[0] != '/')
     return za_err_set (err, ZA_EINPUT, "--volume %s: path `%s` must be absolute", name, path ? path : "");
+  if (!za_utf8_valid (name, strlen (name)) || !za_utf8_valid (path, strlen (path)))
+    return za_err_set (err, ZA_EINPUT, "--volume: not valid UTF-8");
   if (za_strv_push (&o->vol_keys, name) < 0 || za_strv_push (&o->vol_paths, path) < 0)
     return za_err_set (err, ENOMEM, "out of memory");
   return 0;
@@ -391,6 +413,9 @@ zagent_bundle_create (const zagent_spec *spec, const zagent_options *o, const ch
   const struct za_service *svc = NULL;
 
   *path_out = NULL;
+  /* "" would make the working directory the bundle.  */
+  if (bundle_dir && !*bundle_dir)
+    return za_err_set (err, ZA_EINPUT, "the bundle directory path is empty");
   if (bundle_dir)
     dir = absolute (bundle_dir);
   else
@@ -420,6 +445,22 @@ zagent_bundle_create (const zagent_spec *spec, const zagent_options *o, const ch
     }
   za_build_result_clear (&res);
   *path_out = steal_pointer (&dir);
+  return 0;
+}
+
+int
+zagent_container_info (const zagent_spec *spec, const zagent_options *o, char **id_out,
+                       unsigned long long *stop_grace_ns, zagent_error **err)
+{
+  const struct za_service *svc = NULL;
+  *id_out = NULL;
+  if (pick_service (spec, o, &svc, err) < 0)
+    return -1;
+  *id_out = za_container_id (svc->name, o->replica);
+  if (!*id_out)
+    return za_err_set (err, ENOMEM, "out of memory");
+  if (stop_grace_ns)
+    *stop_grace_ns = svc->stop_grace_period.set ? svc->stop_grace_period.ns : 0;
   return 0;
 }
 

@@ -1145,11 +1145,33 @@ za_build_config (const struct za_spec *spec, const struct za_service *svc,
 
   if (o->rootfs)
     {
+      struct stat rst;
       out->rootfs_real = realpath (o->rootfs, NULL);
       if (!out->rootfs_real)
         za_err_set (&errs, errno == ENOENT || errno == ENOTDIR ? ZA_EINPUT : errno,
                     "--rootfs `%s`: %s", o->rootfs, strerror (errno));
+      else if (stat (out->rootfs_real, &rst) == 0 && !S_ISDIR (rst.st_mode))
+        za_err_set (&errs, ZA_EINPUT, "--rootfs `%s` is not a directory", o->rootfs);
     }
+  /* A relative bind source is taken relative to the bundle by runc.  */
+  if (o->socket_path && o->socket_path[0] != '/')
+    za_err_set (&errs, ZA_EINPUT, "--socket `%s` must be an absolute path", o->socket_path);
+  {
+    /* runc skips sethostname for "" (the container keeps the host's
+       name) and the kernel refuses more than 64 bytes.  */
+    const char *hn = o->hostname ? o->hostname : svc->hostname.s ? svc->hostname.s : g.id;
+    size_t hl = strlen (hn);
+    if (hl == 0 || hl > 64)
+      {
+        char hpath[1200];
+        snprintf (hpath, sizeof hpath, "%s.hostname", g.base);
+        if (!o->hostname && svc->hostname.s)
+          inerr (&g, &svc->hostname.m, hpath, "hostname `%s` must be 1-64 bytes long", hn);
+        else
+          za_err_set (&errs, ZA_EINPUT, "%s `%s` must be 1-64 bytes long",
+                      o->hostname ? "--hostname" : "hostname (the container id)", hn);
+      }
+  }
   if (o->cwd && o->cwd[0] != '/')
     za_err_set (&errs, ZA_EINPUT, "--cwd `%s` must be an absolute path", o->cwd);
   if (svc->resources.gpu)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -49,7 +50,11 @@ za_bundle_write (const char *bundle_dir, const struct za_build_result *r, struct
   cleanup_free char *json = NULL;
   size_t len = 0;
   struct stat st;
+  struct timespec start;
 
+  /* Temp files last written before this moment, by a writer that is gone,
+     are leftovers of a killed build.  */
+  clock_gettime (CLOCK_REALTIME, &start);
   if (!parent_copy)
     return za_err_set (err, ENOMEM, "out of memory");
   /* Serialise before touching the disk: nothing below can fail on input.  */
@@ -76,6 +81,11 @@ za_bundle_write (const char *bundle_dir, const struct za_build_result *r, struct
     {
       za_err_set (err, errno, "open bundle directory `%s`: %s", bundle_dir, strerror (errno));
       goto rollback;
+    }
+  if (!created)
+    {
+      static const char *const temps[] = { "config.json", "resolv.conf", NULL };
+      za_remove_stale_temps_at (dfd, temps, &start);
     }
   if (!r->rootfs_real)
     {
@@ -112,6 +122,10 @@ za_bundle_write (const char *bundle_dir, const struct za_build_result *r, struct
       za_err_wrap (err, "failed to write config.json");
       goto rollback;
     }
+  /* A resolv.conf of an earlier build that the new config no longer
+     mounts would only mislead.  */
+  if (!r->resolv_conf)
+    unlinkat (dfd, "resolv.conf", 0);
   return 0;
 
 rollback:

@@ -22,17 +22,26 @@
         __VA_ARGS__                                                                           \
       }
 
-/* obj[key] as an object/array, created when missing.  NULL on OOM or when
-   an existing value has another type.  */
+/* obj[key] as an object/array, created when missing or null (Go decodes
+   a JSON null as the zero value).  NULL with *ERR set on OOM, or when an
+   existing value has another type.  */
 static json_t *
-child (json_t *obj, const char *key, bool array)
+child (json_t *obj, const char *key, bool array, struct za_err **err)
 {
   json_t *v = json_object_get (obj, key);
-  if (v)
-    return (array ? json_is_array (v) : json_is_object (v)) ? v : NULL;
+  if (v && !json_is_null (v))
+    {
+      if (array ? json_is_array (v) : json_is_object (v))
+        return v;
+      za_err_set (err, ZA_EINPUT, "config.json: `%s` is not %s", key, array ? "an array" : "an object");
+      return NULL;
+    }
   v = array ? json_array () : json_object ();
   if (!v || json_object_set_new (obj, key, v) < 0)
-    return NULL;
+    {
+      za_err_set (err, ENOMEM, "out of memory applying CDI edits");
+      return NULL;
+    }
   return v;
 }
 
@@ -85,8 +94,8 @@ apply_env (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err)
     any |= plan->edits[p]->env.n > 0;
   if (!any)
     return 0;
-  if (!(proc = child (cfg, "process", false)) || !(env = child (proc, "env", true)))
-    return oom (err);
+  if (!(proc = child (cfg, "process", false, err)) || !(env = child (proc, "env", true, err)))
+    return -1;
   keys = calloc (json_array_size (env) + 1, sizeof *keys);
   if (!keys)
     return oom (err);
@@ -102,7 +111,9 @@ apply_env (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err)
         const char *eq = strchr (e, '=');
         size_t kl = eq ? (size_t) (eq - e) : strlen (e);
         size_t idx = nkeys;
-        for (size_t k = 0; k < nkeys; k++)
+        /* The generator's cache maps each key to its last index: with a
+           bare name twice in the config, the later entry is replaced.  */
+        for (size_t k = nkeys; k-- > 0;)
           if (keys[k] && strlen (keys[k]) == kl && !strncmp (keys[k], e, kl))
             {
               idx = k;
@@ -150,12 +161,12 @@ apply_device_nodes (json_t *cfg, const struct za_cdi_plan *plan, const struct za
     any |= plan->edits[p]->device_nodes.n > 0;
   if (!any)
     return 0;
-  if (!(lx = child (cfg, "linux", false)) || !(devs = child (lx, "devices", true)))
-    return oom (err);
+  if (!(lx = child (cfg, "linux", false, err)) || !(devs = child (lx, "devices", true, err)))
+    return -1;
   {
-    json_t *res = child (lx, "resources", false);
-    if (!res || !(rules = child (res, "devices", true)))
-      return oom (err);
+    json_t *res = child (lx, "resources", false, err);
+    if (!res || !(rules = child (res, "devices", true, err)))
+      return -1;
   }
   EACH_LIST (plan, device_nodes, struct za_cdi_device_node, d, {
     const char *hp = d->host_path.s && *d->host_path.s ? d->host_path.s : d->path.s;
@@ -248,8 +259,8 @@ apply_net_devices (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **
     any |= plan->edits[p]->net_devices.n > 0;
   if (!any)
     return 0;
-  if (!(lx = child (cfg, "linux", false)) || !(nd = child (lx, "netDevices", false)))
-    return oom (err);
+  if (!(lx = child (cfg, "linux", false, err)) || !(nd = child (lx, "netDevices", false, err)))
+    return -1;
   EACH_LIST (plan, net_devices, struct za_cdi_net_device, d, {
     if (json_object_set_new (nd, d->host_interface_name.s, json_pack ("{s:s}", "name", d->name.s)) < 0)
       return oom (err);
@@ -303,8 +314,8 @@ apply_mounts (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err)
     any |= plan->edits[p]->mounts.n > 0;
   if (!any)
     return 0;
-  if (!(mounts = child (cfg, "mounts", true)))
-    return oom (err);
+  if (!(mounts = child (cfg, "mounts", true, err)))
+    return -1;
   EACH_LIST (plan, mounts, struct za_cdi_mount, m, {
     json_t *o = json_object (), *opts = json_array ();
     if (!o || !opts)
@@ -389,6 +400,11 @@ apply_hooks (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err)
   if (!any)
     return 0;
   hooks = json_object_get (cfg, "hooks");
+  if (hooks && json_is_null (hooks))
+    {
+      json_object_del (cfg, "hooks");
+      hooks = NULL;
+    }
   if (!hooks)
     {
       hooks = json_object ();
@@ -403,8 +419,10 @@ apply_hooks (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err)
   if (!json_is_object (hooks))
     return za_err_set (err, ZA_EINPUT, "config.json: `hooks` is not an object");
   EACH_LIST (plan, hooks, struct za_cdi_hook, h, {
-    json_t *list = child (hooks, h->hook_name.s, true);
-    if (!list || json_array_append_new (list, hook_json (h)) < 0)
+    json_t *list = child (hooks, h->hook_name.s, true, err);
+    if (!list)
+      return -1;
+    if (json_array_append_new (list, hook_json (h)) < 0)
       return oom (err);
   })
   return 0;
@@ -438,8 +456,10 @@ apply_rdt_gids (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err
       last = plan->edits[p]->intel_rdt;
   if (last)
     {
-      json_t *lx = child (cfg, "linux", false);
-      if (!lx || json_object_set_new (lx, "intelRdt", rdt_json (last)) < 0)
+      json_t *lx = child (cfg, "linux", false, err);
+      if (!lx)
+        return -1;
+      if (json_object_set_new (lx, "intelRdt", rdt_json (last)) < 0)
         return oom (err);
     }
   for (size_t p = 0; p < plan->n; p++)
@@ -450,9 +470,9 @@ apply_rdt_gids (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err
         bool present = false;
         if (g == 0)
           continue;
-        if (!(proc = child (cfg, "process", false)) || !(user = child (proc, "user", false))
-            || !(gids = child (user, "additionalGids", true)))
-          return oom (err);
+        if (!(proc = child (cfg, "process", false, err)) || !(user = child (proc, "user", false, err))
+            || !(gids = child (user, "additionalGids", true, err)))
+          return -1;
         for (size_t k = 0; k < json_array_size (gids); k++)
           present |= json_integer_value (json_array_get (gids, k)) == (json_int_t) g;
         if (!present && json_array_append_new (gids, json_integer (g)) < 0)

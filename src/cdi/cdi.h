@@ -18,12 +18,14 @@ struct za_cdi_device_node
 {
   struct za_str path, host_path, type, permissions;
   struct za_int major, minor, file_mode, uid, gid;
+  struct za_mark m; /* the entry itself, for errors about missing keys */
 };
 
 struct za_cdi_mount
 {
   struct za_str host_path, container_path, type;
   struct za_strlist options;
+  struct za_mark m;
 };
 
 struct za_cdi_hook
@@ -31,6 +33,7 @@ struct za_cdi_hook
   struct za_str hook_name, path;
   struct za_strlist args, env;
   struct za_int timeout;
+  struct za_mark m;
 };
 
 struct za_cdi_intel_rdt
@@ -43,6 +46,7 @@ struct za_cdi_intel_rdt
 struct za_cdi_net_device
 {
   struct za_str host_interface_name, name;
+  struct za_mark m;
 };
 
 struct za_cdi_gids
@@ -78,6 +82,7 @@ struct za_cdi_spec
   struct za_list devices; /* struct za_cdi_device */
   struct za_cdi_edits edits;
   bool has_edits;
+  struct za_mark m; /* the document's top-level mapping */
 };
 
 /* A loaded spec file; owns its arena.  */

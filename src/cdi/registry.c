@@ -164,15 +164,19 @@ resolve_conflicts (struct za_cdi_registry *r)
       bool conflict = false;
       while (j < r->ndevs && !strcmp (r->devs[j].qname, r->devs[i].qname))
         j++;
-      for (size_t k = i; k + 1 < j; k++)
-        if (r->devs[k].file->priority == r->devs[k + 1].file->priority)
+      /* As the reference scans: a device of a higher priority replaces the
+         one held; at the same priority it conflicts with the one held (the
+         first at that priority), and both files get the error.  */
+      for (size_t k = i + 1, held = i; k < j; k++)
+        if (r->devs[k].file->priority > r->devs[held].file->priority)
+          held = k;
+        else
           {
-            za_err_set_at (&r->errors, r->devs[k + 1].file->path, NULL, NULL,
-                           "conflicting device \"%s\" (specs \"%s\", \"%s\")", r->devs[k].qname,
-                           r->devs[k + 1].file->path, r->devs[k].file->path);
-            za_err_set_at (&r->errors, r->devs[k].file->path, NULL, NULL,
-                           "conflicting device \"%s\" (specs \"%s\", \"%s\")", r->devs[k].qname,
-                           r->devs[k + 1].file->path, r->devs[k].file->path);
+            const char *newer = r->devs[k].file->path, *older = r->devs[held].file->path;
+            za_err_set_at (&r->errors, newer, NULL, NULL, "conflicting device \"%s\" (specs \"%s\", \"%s\")",
+                           r->devs[k].qname, newer, older);
+            za_err_set_at (&r->errors, older, NULL, NULL, "conflicting device \"%s\" (specs \"%s\", \"%s\")",
+                           r->devs[k].qname, newer, older);
             conflict = true;
           }
       for (size_t k = i; k < j; k++)

@@ -352,6 +352,14 @@ verr (struct vctx *v, const struct za_mark *m, const char *fmt, ...)
   return -1;
 }
 
+/* Where to report a problem with a key: the key's value, else (the key is
+   missing) the entry that lacks it.  */
+static const struct za_mark *
+at (const struct za_mark *field, const struct za_mark *entry)
+{
+  return field->line ? field : entry;
+}
+
 static bool
 env_valid (const char *e)
 {
@@ -380,7 +388,7 @@ validate_edits (struct vctx *v, const struct za_cdi_edits *e, const char *ctx)
       const struct za_cdi_device_node *d = (const struct za_cdi_device_node *) e->device_nodes.v + i;
       const char *t = d->type.s ? d->type.s : "";
       if (!d->path.s || !*d->path.s)
-        verr (v, &d->path.m, "%sinvalid (empty) device path", ctx);
+        verr (v, at (&d->path.m, &d->m), "%sinvalid (empty) device path", ctx);
       if (*t && strcmp (t, "b") && strcmp (t, "c") && strcmp (t, "u") && strcmp (t, "p"))
         verr (v, &d->type.m, "%sdevice \"%s\": invalid device type \"%s\"", ctx, d->path.s ? d->path.s : "", t);
       if (d->permissions.s && strspn (d->permissions.s, "rwm") != strlen (d->permissions.s))
@@ -391,9 +399,9 @@ validate_edits (struct vctx *v, const struct za_cdi_edits *e, const char *ctx)
     {
       const struct za_cdi_mount *m = (const struct za_cdi_mount *) e->mounts.v + i;
       if (!m->host_path.s || !*m->host_path.s)
-        verr (v, &m->host_path.m, "%sinvalid mount, empty host path", ctx);
+        verr (v, at (&m->host_path.m, &m->m), "%sinvalid mount, empty host path", ctx);
       if (!m->container_path.s || !*m->container_path.s)
-        verr (v, &m->container_path.m, "%sinvalid mount, empty container path", ctx);
+        verr (v, at (&m->container_path.m, &m->m), "%sinvalid mount, empty container path", ctx);
     }
   for (size_t i = 0; i < e->hooks.n; i++)
     {
@@ -402,9 +410,9 @@ validate_edits (struct vctx *v, const struct za_cdi_edits *e, const char *ctx)
       for (int k = 0; hook_names[k]; k++)
         ok |= h->hook_name.s && !strcmp (h->hook_name.s, hook_names[k]);
       if (!ok)
-        verr (v, &h->hook_name.m, "%sinvalid hook name \"%s\"", ctx, h->hook_name.s ? h->hook_name.s : "");
+        verr (v, at (&h->hook_name.m, &h->m), "%sinvalid hook name \"%s\"", ctx, h->hook_name.s ? h->hook_name.s : "");
       if (!h->path.s || !*h->path.s)
-        verr (v, &h->path.m, "%sinvalid hook \"%s\" with empty path", ctx, h->hook_name.s ? h->hook_name.s : "");
+        verr (v, at (&h->path.m, &h->m), "%sinvalid hook \"%s\" with empty path", ctx, h->hook_name.s ? h->hook_name.s : "");
       for (size_t k = 0; k < h->env.n; k++)
         if (!env_valid (h->env.v[k].s))
           verr (v, &h->env.v[k].m, "%sinvalid hook environment variable \"%s\"", ctx, h->env.v[k].s);
@@ -420,9 +428,9 @@ validate_edits (struct vctx *v, const struct za_cdi_edits *e, const char *ctx)
     {
       const struct za_cdi_net_device *d = (const struct za_cdi_net_device *) e->net_devices.v + i;
       if (!d->host_interface_name.s || !*d->host_interface_name.s)
-        verr (v, &d->host_interface_name.m, "%sinvalid (empty) netDevice hostInterfaceName", ctx);
+        verr (v, at (&d->host_interface_name.m, &d->m), "%sinvalid (empty) netDevice hostInterfaceName", ctx);
       if (!d->name.s || !*d->name.s)
-        verr (v, &d->name.m, "%sinvalid (empty) netDevice name", ctx);
+        verr (v, at (&d->name.m, &d->m), "%sinvalid (empty) netDevice name", ctx);
       for (size_t j = 0; j < i; j++)
         {
           const struct za_cdi_net_device *o = (const struct za_cdi_net_device *) e->net_devices.v + j;
@@ -446,7 +454,7 @@ validate_spec (struct za_cdi_file *f, struct za_err **err)
   const char *p;
 
   if (!za_cdi_version_known (ver))
-    return verr (&v, &s->cdi_version.m, "invalid version \"%s\"", ver);
+    return verr (&v, at (&s->cdi_version.m, &s->m), "invalid version \"%s\"", ver);
   {
     const char *need = za_cdi_required_version (s);
     if (za_cdi_version_cmp (ver, need) < 0)
@@ -461,7 +469,7 @@ validate_spec (struct za_cdi_file *f, struct za_err **err)
   f->vendor = kind;
   f->class = slash ? slash + 1 : "";
   if (!slash || !*f->class)
-    verr (&v, &s->kind.m, "invalid (empty) vendor name");
+    verr (&v, at (&s->kind.m, &s->m), "invalid (empty) vendor name");
   else if ((p = vc_problem ("vendor", f->vendor, buf, sizeof buf)) || (p = vc_problem ("class", f->class, buf, sizeof buf)))
     verr (&v, &s->kind.m, "%s", p);
   validate_edits (&v, &s->edits, "");
@@ -487,7 +495,7 @@ validate_spec (struct za_cdi_file *f, struct za_err **err)
         }
     }
   if (s->devices.n == 0)
-    verr (&v, &s->devices.m, "invalid spec, no devices");
+    verr (&v, at (&s->devices.m, &s->m), "invalid spec, no devices");
   return v.nerr ? -1 : 0;
 }
 
@@ -503,19 +511,53 @@ za_cdi_file_free (struct za_cdi_file *f)
   free (f);
 }
 
-static void
-record_device_marks (const struct za_node *root, struct za_cdi_spec *s)
+/* The position of every list entry, for errors about keys they lack.
+   Keys match case-insensitively, as in the decoder.  */
+static const struct za_node *
+map_get (const struct za_node *map, const char *key)
 {
-  /* Devices without a name still need a position for errors.  */
-  if (!root || root->type != ZA_NODE_MAP)
-    return;
-  for (size_t i = 0; i < root->n; i++)
+  if (!map || map->type != ZA_NODE_MAP)
+    return NULL;
+  for (size_t i = 0; i < map->n; i++)
     {
-      const struct za_node *k = za_map_key (root, i), *v = za_map_val (root, i);
-      if (k->type == ZA_NODE_SCALAR && !strcasecmp (k->value, "devices") && v->type == ZA_NODE_SEQ)
-        for (size_t j = 0; j < v->n && j < s->devices.n; j++)
-          ((struct za_cdi_device *) s->devices.v)[j].m = v->items[j]->mark;
+      const struct za_node *k = za_map_key (map, i);
+      if (k->type == ZA_NODE_SCALAR && !strcasecmp (k->value, key))
+        return za_map_val (map, i);
     }
+  return NULL;
+}
+
+#define ITEM_MARKS(seq, list, T)                                                          \
+  do                                                                                      \
+    {                                                                                     \
+      const struct za_node *s_ = (seq);                                                   \
+      if (s_ && s_->type == ZA_NODE_SEQ)                                                  \
+        for (size_t j_ = 0; j_ < s_->n && j_ < (list).n; j_++)                            \
+          ((T *) (list).v)[j_].m = s_->items[j_]->mark;                                   \
+    }                                                                                     \
+  while (0)
+
+static void
+record_edits_marks (const struct za_node *n, struct za_cdi_edits *e)
+{
+  ITEM_MARKS (map_get (n, "deviceNodes"), e->device_nodes, struct za_cdi_device_node);
+  ITEM_MARKS (map_get (n, "mounts"), e->mounts, struct za_cdi_mount);
+  ITEM_MARKS (map_get (n, "hooks"), e->hooks, struct za_cdi_hook);
+  ITEM_MARKS (map_get (n, "netDevices"), e->net_devices, struct za_cdi_net_device);
+}
+
+static void
+record_marks (const struct za_node *root, struct za_cdi_spec *s)
+{
+  const struct za_node *devs = map_get (root, "devices");
+  s->m = root->mark;
+  if (!s->m.line)
+    s->m = (struct za_mark) { 1, 1 };
+  record_edits_marks (map_get (root, "containerEdits"), &s->edits);
+  ITEM_MARKS (devs, s->devices, struct za_cdi_device);
+  for (size_t j = 0; devs && devs->type == ZA_NODE_SEQ && j < devs->n && j < s->devices.n; j++)
+    record_edits_marks (map_get (devs->items[j], "containerEdits"),
+                        &((struct za_cdi_device *) s->devices.v)[j].edits);
 }
 
 int
@@ -549,7 +591,7 @@ za_cdi_file_parse (const char *name, const char *data, size_t len, int priority,
       za_err_append (err, &errs);
       goto fail;
     }
-  record_device_marks (root, &f->spec);
+  record_marks (root, &f->spec);
   if (validate_spec (f, err) < 0)
     goto fail;
   *out = f;

@@ -13,7 +13,27 @@ void cli_print_errors (const zagent_error *err, const char *prefix);
 int cli_exit_for (zagent_error *err);
 int cli_usage_error (const char *cmd, const char *fmt, const char *arg);
 
+#include <stdbool.h>
+
+struct build_cli
+{
+  const char *file, *bundle, *secrets_dir, *scope;
+  zagent_options *o;
+  /* run only */
+  bool run, detach, keep;
+  const char *runtime, *image;
+};
+
+int cli_parse_build (const char *cmd, int argc, char **argv, struct build_cli *c, bool allow_bundle,
+                     const char *usage_head);
+void cli_print_warnings (zagent_error **w);
+
 int cli_cmd_cdi (int argc, char **argv);
+int cli_cmd_run (int argc, char **argv);
+int cli_cmd_ps (int argc, char **argv);
+int cli_cmd_stop (int argc, char **argv);
+int cli_cmd_rm (int argc, char **argv);
+int cli_cmd_state (int argc, char **argv);
 int cli_cmd_gpu (int argc, char **argv);
 int cli_cdi_generate (int argc, char **argv);
 

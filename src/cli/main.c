@@ -22,6 +22,11 @@ static const char *const usage_main =
     "  bundle   create the bundle directory (config.json, rootfs, resolv.conf)\n"
     "  cleanup  remove a bundle directory\n"
     "  check    validate a deployment spec\n"
+    "  run      build the bundle and run it with an OCI runtime (runc, crun, youki)\n"
+    "  ps       list containers started with zagent run --detach\n"
+    "  stop     stop a container (SIGTERM, then SIGKILL after the grace period)\n"
+    "  rm       remove a stopped container (and its bundle)\n"
+    "  state    show a container's state as JSON\n"
     "  cdi      Container Device Interface: list, validate, resolve, inject, generate\n"
     "  gpu      list the host's GPUs\n"
     "\n"
@@ -72,6 +77,10 @@ enum
   OPT_ROOTFS,
   OPT_DEVICE,
   OPT_CDI_DIR,
+  OPT_DETACH,
+  OPT_KEEP,
+  OPT_RUNTIME,
+  OPT_IMAGE,
 };
 
 static const struct option build_longopts[] = {
@@ -93,6 +102,10 @@ static const struct option build_longopts[] = {
   { "rootfs", required_argument, NULL, OPT_ROOTFS },
   { "device", required_argument, NULL, OPT_DEVICE },
   { "cdi-dir", required_argument, NULL, OPT_CDI_DIR },
+  { "detach", no_argument, NULL, OPT_DETACH },
+  { "keep", no_argument, NULL, OPT_KEEP },
+  { "runtime", required_argument, NULL, OPT_RUNTIME },
+  { "image", required_argument, NULL, OPT_IMAGE },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
 };
@@ -167,23 +180,17 @@ cli_usage_error (const char *cmd, const char *fmt, const char *arg)
   return EXIT_INPUT;
 }
 
-struct build_cli
-{
-  const char *file, *bundle, *secrets_dir, *scope;
-  zagent_options *o;
-};
-
-/* Parse the options shared by spec and bundle.  Returns -1 on success,
-   else an exit status.  */
-static int
-parse_build (const char *cmd, int argc, char **argv, struct build_cli *c, bool allow_bundle,
-             const char *usage_head)
+/* Parse the options shared by spec, bundle and run.  Returns -1 on
+   success, else an exit status.  */
+int
+cli_parse_build (const char *cmd, int argc, char **argv, struct build_cli *c, bool allow_bundle,
+                 const char *usage_head)
 {
   zagent_error *err = NULL;
   int opt, r = 0;
   optind = 1;
   opterr = 0;
-  while ((opt = getopt_long (argc, argv, "+:f:s:r:b:h", build_longopts, NULL)) != -1)
+  while ((opt = getopt_long (argc, argv, c->run ? "+:f:s:r:b:dh" : "+:f:s:r:b:h", build_longopts, NULL)) != -1)
     {
       switch (opt)
         {
@@ -262,11 +269,32 @@ parse_build (const char *cmd, int argc, char **argv, struct build_cli *c, bool a
         case OPT_CDI_DIR:
           r = zagent_options_add_cdi_dir (c->o, optarg, &err);
           break;
+        case 'd':
+        case OPT_DETACH:
+        case OPT_KEEP:
+        case OPT_RUNTIME:
+        case OPT_IMAGE:
+          if (!c->run)
+            return cli_usage_error (cmd, "unknown option `%s`", argv[optind - 1]);
+          if (opt == OPT_RUNTIME)
+            c->runtime = optarg;
+          else if (opt == OPT_IMAGE)
+            c->image = optarg;
+          else if (opt == OPT_KEEP)
+            c->keep = true;
+          else
+            c->detach = true;
+          break;
         case 'h':
           printf ("%s\n%s", usage_head, usage_build_opts);
           if (allow_bundle)
             printf ("  -b, --bundle DIR         bundle directory (default: <data dir>/bundles/<id>,\n"
                     "                           data dir = $ZLAYER_DATA_DIR, /var/lib/zlayer or ~/.zlayer)\n");
+          if (c->run)
+            printf ("      --image DIR[:TAG]    OCI image layout: rootfs (cached by manifest digest) and config\n"
+                    "      --runtime NAME|PATH  OCI runtime (default $ZAGENT_RUNTIME, else runc, crun, youki)\n"
+                    "  -d, --detach             leave the container running and print its id\n"
+                    "      --keep               keep the bundle directory after the container is removed\n");
           return 0;
         case ':':
           return cli_usage_error (cmd, "option `%s` needs a value", argv[optind - 1]);
@@ -293,8 +321,8 @@ parse_build (const char *cmd, int argc, char **argv, struct build_cli *c, bool a
   return -1;
 }
 
-static void
-print_warnings (zagent_error **w)
+void
+cli_print_warnings (zagent_error **w)
 {
   if (*w)
     cli_print_errors (*w, "warning: ");
@@ -318,7 +346,7 @@ cmd_spec_or_bundle (int argc, char **argv, bool bundle)
       fputs ("zagent: out of memory\n", stderr);
       return EXIT_SYSTEM;
     }
-  ret = parse_build (cmd, argc, argv, &c, bundle,
+  ret = cli_parse_build (cmd, argc, argv, &c, bundle,
                      bundle ? "Usage: zagent bundle -f FILE [-s SERVICE] [-b DIR] [--rootfs DIR] [options] [-- ARG...]\n"
                               "Create the OCI bundle and print its path."
                             : "Usage: zagent spec -f FILE [-s SERVICE] [options] [-- ARG...]\n"
@@ -334,22 +362,22 @@ cmd_spec_or_bundle (int argc, char **argv, bool bundle)
     {
       if (zagent_bundle_create (spec, c.o, c.bundle, &out, &warn, &err) < 0)
         {
-          print_warnings (&warn);
+          cli_print_warnings (&warn);
           ret = cli_exit_for (err);
           goto out;
         }
-      print_warnings (&warn);
+      cli_print_warnings (&warn);
       printf ("%s\n", out);
     }
   else
     {
       if (zagent_config_generate (spec, c.o, NULL, &out, &len, &warn, &err) < 0)
         {
-          print_warnings (&warn);
+          cli_print_warnings (&warn);
           ret = cli_exit_for (err);
           goto out;
         }
-      print_warnings (&warn);
+      cli_print_warnings (&warn);
       fwrite (out, 1, len, stdout);
       fputc ('\n', stdout);
     }
@@ -473,6 +501,16 @@ main (int argc, char **argv)
     return cli_cmd_cdi (argc - 1, argv + 1);
   if (!strcmp (cmd, "gpu"))
     return cli_cmd_gpu (argc - 1, argv + 1);
+  if (!strcmp (cmd, "run"))
+    return cli_cmd_run (argc - 1, argv + 1);
+  if (!strcmp (cmd, "ps"))
+    return cli_cmd_ps (argc - 1, argv + 1);
+  if (!strcmp (cmd, "stop"))
+    return cli_cmd_stop (argc - 1, argv + 1);
+  if (!strcmp (cmd, "rm"))
+    return cli_cmd_rm (argc - 1, argv + 1);
+  if (!strcmp (cmd, "state"))
+    return cli_cmd_state (argc - 1, argv + 1);
   fprintf (stderr, "zagent: unknown command `%s`\nRun 'zagent --help' for the list of commands.\n", cmd);
   return EXIT_INPUT;
 }

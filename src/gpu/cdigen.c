@@ -194,6 +194,14 @@ za_gpu_cdi_generate (const struct za_host *h, enum za_gpu_vendor vendor, json_t 
       char name[32];
       if (g->vendor != vendor)
         continue;
+      /* A GPU without nodes (e.g. bound to vfio-pci) would be a device
+         with empty edits, which makes the whole spec invalid.  */
+      if (g->nodes.n == 0)
+        {
+          za_err_set (warn, ZA_EINPUT, "%s GPU %u (%s, driver %s) has no device nodes; left out of the spec",
+                      za_gpu_vendor_name (vendor), g->index, g->pci ? g->pci : "?", g->driver ? g->driver : "none");
+          continue;
+        }
       snprintf (name, sizeof name, "%u", g->index);
       if (add_device (devices, name, &g->nodes) < 0)
         goto oom;
@@ -204,6 +212,11 @@ za_gpu_cdi_generate (const struct za_host *h, enum za_gpu_vendor vendor, json_t 
           goto oom;
       if (!version)
         version = g->driver_version;
+    }
+  if (all.n == 0)
+    {
+      ret = za_err_set (err, ZA_EINPUT, "no %s GPU on this host has device nodes", za_gpu_vendor_name (vendor));
+      goto done;
     }
   if (add_device (devices, "all", &all) < 0)
     goto oom;

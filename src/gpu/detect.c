@@ -275,8 +275,11 @@ za_gpu_detect (const struct za_host *h, struct za_gpu_list *out, struct za_err *
       if (!cls || !ven)
         continue;
       c = strtoul (cls, NULL, 16);
-      /* 0x0300xx VGA, 0x0302xx 3D controller (headless datacenter GPUs) */
-      if ((c >> 8) != 0x0300 && (c >> 8) != 0x0302)
+      /* Any display controller: 0x0300xx VGA, 0x0302xx 3D controller
+         (headless NVIDIA), 0x0380xx other (AMD Instinct MI50-MI250,
+         Intel Data Center GPU Max, some Intel iGPUs); and AMD's
+         processing accelerators 0x1200xx (Instinct MI300 and later).  */
+      if ((c >> 16) != 0x03 && !((c >> 8) == 0x1200 && !strcasecmp (ven, "0x1002")))
         continue;
       g.vendor = !strcasecmp (ven, "0x10de")   ? ZA_GPU_NVIDIA
                  : !strcasecmp (ven, "0x1002") ? ZA_GPU_AMD
@@ -304,7 +307,8 @@ za_gpu_detect (const struct za_host *h, struct za_gpu_list *out, struct za_err *
           return za_err_set (err, ENOMEM, "out of memory");
         }
     }
-  qsort (out->v, out->n, sizeof *out->v, cmp_info);
+  if (out->n > 1) /* out->v is NULL when no GPU was found */
+    qsort (out->v, out->n, sizeof *out->v, cmp_info);
   for (size_t i = 0; i < out->n; i++)
     {
       struct za_gpu_info *g = &out->v[i];

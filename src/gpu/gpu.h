@@ -44,7 +44,8 @@ struct za_gpu_list
   size_t n;
 };
 
-/* Every GPU on the host: PCI display controllers (class 0x0300/0x0302)
+/* Every GPU on the host: PCI display controllers (class 0x03xxxx) and AMD
+   processing accelerators (0x1200xx, Instinct MI300+)
    with their nodes; NVIDIA details from /proc/driver/nvidia, AMD/Intel
    from DRM sysfs.  Without sysfs PCI entries, NVIDIA GPUs are found by
    their /dev/nvidiaN nodes.  */

@@ -184,7 +184,12 @@ passthrough (const struct za_gpu_ctx *c, const struct za_gpu_spec *gpu, enum za_
     za_err_set (warn, ZA_EINPUT, "Unknown GPU vendor '%s', attempting DRI device passthrough", gpu->vendor.s);
   for (int64_t i = 0; ret == 0 && i < gpu->count.v; i++)
     {
-      const struct za_gpu_info *g = za_gpu_nth (&l, v, (unsigned) i);
+      /* Unknown vendors keep the seed's renderD{128+i} convention: "the
+         i-th unknown-vendor display device" is typically the BMC's VGA.  */
+      const struct za_gpu_info *g = v == ZA_GPU_OTHER ? NULL : za_gpu_nth (&l, v, (unsigned) i);
+      if (g && g->nodes.n == 0)
+        za_err_set (warn, ZA_EINPUT, "%s GPU %lld (%s, driver %s) has no device nodes; nothing to pass through",
+                    za_gpu_vendor_name (v), (long long) i, g->pci ? g->pci : "?", g->driver ? g->driver : "none");
       if (g)
         for (size_t k = 0; ret == 0 && k < g->nodes.n; k++)
           ret = add_node (c, p, g->nodes.v[k], warn);

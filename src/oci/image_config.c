@@ -106,6 +106,11 @@ za_image_config_parse (const char *name, const char *data, size_t len,
           || get_strv (name, cfg, "Entrypoint", &ic->entrypoint, &ic->has_entrypoint, err) < 0
           || get_strv (name, cfg, "Cmd", &ic->cmd, &ic->has_cmd, err) < 0)
         ret = -1;
+      /* Entries are VARNAME=VARVALUE (image-spec); runc refuses the
+         container at start for anything else.  */
+      for (size_t i = 0; ret == 0 && i < ic->env.n; i++)
+        if (ic->env.v[i][0] == '=' || !strchr (ic->env.v[i], '='))
+          ret = za_err_set_at (err, name, NULL, NULL, "config.Env[%zu]: `%s` is not KEY=VALUE", i, ic->env.v[i]);
     }
   json_decref (root);
   if (ret < 0)

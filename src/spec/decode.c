@@ -283,6 +283,13 @@ float11 (const char *v, double *out)
   for (int i = 0; nan_[i]; i++)
     if (!strcmp (v, nan_[i]))
       return *out = NAN, true;
+  /* A scalar starting with '.' goes straight to strconv.ParseFloat, which
+     takes an underscore only between two digits; others have all their
+     underscores removed first.  */
+  if (v[0] == '.')
+    for (p = strchr (v, '_'); p; p = strchr (p + 1, '_'))
+      if (!isdigit ((unsigned char) p[-1]) || !isdigit ((unsigned char) p[1]))
+        return false;
   for (p = v; *p && n + 1 < sizeof plain; p++)
     if (*p != '_')
       plain[n++] = *p;
@@ -322,8 +329,10 @@ float11 (const char *v, double *out)
     }
   if (*p)
     return false;
+  /* ParseFloat fails on overflow (1e400): go-yaml then keeps the text as
+     a string.  Underflow is not an error (1e-400 is 0).  */
   *out = strtod (plain, NULL);
-  return true;
+  return !isinf (*out);
 }
 
 enum za_scalar_kind
@@ -347,35 +356,38 @@ za_scalar_classify11 (const struct za_node *n)
   return ZA_SK_STR;
 }
 
-/* strconv.FormatFloat (f, 'g', -1, 64): the shortest digits that round
-   trip; for that shortest form Go switches to the exponent notation when
-   the exponent is < -4 or >= 6 (it decides with precision 6).  */
+/* strconv.FormatFloat (f, 'g', -1, 32), what sigs.k8s.io/yaml uses to turn
+   a YAML float into a string field: the value is first rounded to a
+   float32 (1e39 -> +Inf, 1e-46 -> 0), then printed with the shortest
+   digits that round trip as a float32; for that shortest form Go switches
+   to the exponent notation when the exponent is < -4 or >= 6.  */
 static void
 go_format_g (double d, char *buf, size_t len)
 {
   char e[64];
   int prec, exp;
-  if (isnan (d))
+  float f = (float) d;
+  if (isnan (f))
     {
       snprintf (buf, len, "NaN");
       return;
     }
-  if (isinf (d))
+  if (isinf (f))
     {
-      snprintf (buf, len, d > 0 ? "+Inf" : "-Inf");
+      snprintf (buf, len, f > 0 ? "+Inf" : "-Inf");
       return;
     }
-  for (prec = 0; prec < 17; prec++)
+  for (prec = 0; prec < 9; prec++)
     {
-      snprintf (e, sizeof e, "%.*e", prec, d);
-      if (strtod (e, NULL) == d)
+      snprintf (e, sizeof e, "%.*e", prec, (double) f);
+      if (strtof (e, NULL) == f)
         break;
     }
   exp = atoi (strchr (e, 'e') + 1);
   if (exp < -4 || exp >= 6)
-    snprintf (buf, len, "%.*e", prec, d);
+    snprintf (buf, len, "%.*e", prec, (double) f);
   else
-    snprintf (buf, len, "%.*f", prec - exp > 0 ? prec - exp : 0, d);
+    snprintf (buf, len, "%.*f", prec - exp > 0 ? prec - exp : 0, (double) f);
 }
 
 const char *

@@ -12,6 +12,7 @@
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/utf8.h"
 
 #define ZA_SECRET_MAX (1u << 20)
 
@@ -140,6 +141,12 @@ read_secret (const struct za_secrets *sec, const struct za_secret_ref *r, char *
       *value = NULL;
       return za_err_set (err, ZA_EINPUT, "secret `%s` contains a NUL byte", r->name);
     }
+  if (!za_utf8_valid (*value, len))
+    {
+      free (*value);
+      *value = NULL;
+      return za_err_set (err, ZA_EINPUT, "secret `%s` is not valid UTF-8", r->name);
+    }
   return 1;
 }
 
@@ -266,6 +273,9 @@ za_env_resolve (const struct za_strmap *env, const struct za_secrets *sec, const
         {
           const char *name = v + 3;
           const char *hv = getenv (name);
+          /* Not valid UTF-8 counts as unset, as in the reference.  */
+          if (hv && !za_utf8_valid (hv, strlen (hv)))
+            hv = NULL;
           if (!hv)
             {
               ret = za_err_set_at (err, file, &kv->val.m, p,

@@ -381,7 +381,16 @@ za_spec_validate (const struct za_spec *s, struct za_err **err)
               "deployment name can only contain alphanumeric characters and hyphens");
     }
   for (size_t i = 0; i < d->services.n; i++)
-    check_service (&v, d->services.v[i].val);
+    {
+      /* The name becomes the container id <name>-rep-<N>: the default
+         bundle directory's name and the cgroup leaf.  A `/` would move
+         both (`../../x` escapes the bundles dir and the cgroup parent).  */
+      const struct za_str *k = &d->services.v[i].key;
+      if (k->s && (!*k->s || strchr (k->s, '/')))
+        verr (&v, &k->m, P ("services.%s", k->s), "service name `%s` must be non-empty and must not contain `/`",
+              k->s);
+      check_service (&v, d->services.v[i].val);
+    }
   for (size_t i = 0; i < d->externals.n; i++)
     {
       const struct za_external *e = d->externals.v[i].val;

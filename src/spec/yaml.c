@@ -2,6 +2,7 @@
 #include "yaml.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <yaml.h>
 
@@ -10,6 +11,7 @@ const struct za_yaml_limits za_yaml_default_limits = {
   .max_depth = 64,
   .max_nodes = 1000000,
   .max_scalar = 1u << 20,
+  .max_seq = 100000,
 };
 
 struct anchor
@@ -172,6 +174,7 @@ build (struct builder *b, yaml_parser_t *p, struct za_node **root)
   int docs = 0, ret = -1;
   bool done = false;
   unsigned maxd = b->lim->max_depth < 128 ? b->lim->max_depth : 128;
+  size_t maxseq = b->lim->max_seq ? b->lim->max_seq : za_yaml_default_limits.max_seq;
 
   *root = NULL;
   while (!done)
@@ -202,6 +205,19 @@ build (struct builder *b, yaml_parser_t *p, struct za_node **root)
           goto out;
         }
 
+      /* One more item in an open sequence: the limit is checked before
+         the item is built, at the item's own position.  */
+      if (depth > 0 && stack[depth - 1].node->type == ZA_NODE_SEQ
+          && stack[depth - 1].n >= maxseq
+          && (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_ALIAS_EVENT
+              || ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT))
+        {
+          char msg[96];
+          snprintf (msg, sizeof msg, "sequence longer than the limit of %zu items", maxseq);
+          fail_at (b, &ev.start_mark, ZA_EINPUT, msg);
+          yaml_event_delete (&ev);
+          goto out;
+        }
       switch (ev.type)
         {
         case YAML_STREAM_END_EVENT:

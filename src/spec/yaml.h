@@ -3,7 +3,8 @@
 
    Limits make hostile input an input error instead of a hang: nesting
    depth, node count counted *after* alias expansion (so "billion laughs"
-   is rejected while it is still small), scalar length, input size.  */
+   is rejected while it is still small), scalar length, sequence length,
+   input size.  */
 #ifndef ZA_YAML_H
 #define ZA_YAML_H
 
@@ -36,9 +37,10 @@ struct za_node
 struct za_yaml_limits
 {
   size_t max_input;   /* bytes */
-  unsigned max_depth;
+  unsigned max_depth; /* capped at 128 */
   size_t max_nodes;   /* after alias expansion */
   size_t max_scalar;  /* bytes per scalar */
+  size_t max_seq;     /* items per sequence (aliases count as one); 0 = 100000 */
 };
 
 extern const struct za_yaml_limits za_yaml_default_limits;

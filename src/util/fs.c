@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -121,6 +122,25 @@ za_write_file_atomic_at (int dirfd, const char *name, const void *data,
       fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
       if (fd < 0 && (errno != EEXIST || attempt > 100))
         return za_err_set (err, errno, "create `%s`: %s", tmp, strerror (errno));
+      /* The lock marks the temp file as live for za_remove_stale_temps_at;
+         the kernel drops it when we die.  A cleaner that got in between
+         the create and the lock has unlinked the name: take another.  */
+      if (fd >= 0)
+        {
+          struct stat a, b;
+          /* Without flock support (ENOLCK, EOPNOTSUPP) no cleaner can lock
+             it either, so it never removes the file: go on unlocked.  */
+          while (flock (fd, LOCK_EX) < 0 && errno == EINTR)
+            ;
+          if (fstat (fd, &a) < 0 || fstatat (dirfd, tmp, &b, AT_SYMLINK_NOFOLLOW) < 0 || a.st_dev != b.st_dev
+              || a.st_ino != b.st_ino)
+            {
+              close (fd);
+              fd = -1;
+              if (attempt > 100)
+                return za_err_set (err, EAGAIN, "create `%s`: temp file removed under us", tmp);
+            }
+        }
     }
   /* The umask must not widen or narrow what we promise (0600 for config).  */
   if (fchmod (fd, mode) < 0)
@@ -134,6 +154,59 @@ za_write_file_atomic_at (int dirfd, const char *name, const void *data,
   if (ret < 0)
     unlinkat (dirfd, tmp, 0);
   return ret;
+}
+
+/* ".NAME.XXXXXXXX.tmp" with 8 lowercase hex digits, as made above.  */
+static bool
+is_temp_of (const char *f, const char *name)
+{
+  size_t n = strlen (name);
+  if (f[0] != '.' || strncmp (f + 1, name, n) != 0 || f[1 + n] != '.')
+    return false;
+  f += 2 + n;
+  for (int i = 0; i < 8; i++)
+    if (!((f[i] >= '0' && f[i] <= '9') || (f[i] >= 'a' && f[i] <= 'f')))
+      return false;
+  return strcmp (f + 8, ".tmp") == 0;
+}
+
+void
+za_remove_stale_temps_at (int dirfd, const char *const *names, const struct timespec *before)
+{
+  cleanup_dir DIR *d = NULL;
+  struct dirent *de;
+  int fd2 = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd2 < 0)
+    return;
+  d = fdopendir (fd2);
+  if (!d)
+    {
+      close (fd2);
+      return;
+    }
+  while ((de = readdir (d)))
+    {
+      struct stat a, b;
+      bool match = false;
+      int fd;
+      for (const char *const *n = names; *n && !match; n++)
+        match = is_temp_of (de->d_name, *n);
+      if (!match || fstatat (dirfd, de->d_name, &a, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG (a.st_mode))
+        continue;
+      /* Only files last written before this write began ...  */
+      if (a.st_mtim.tv_sec > before->tv_sec
+          || (a.st_mtim.tv_sec == before->tv_sec && a.st_mtim.tv_nsec >= before->tv_nsec))
+        continue;
+      /* ... and whose writer is gone (it holds the lock while alive).  */
+      fd = openat (dirfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+      if (fd < 0)
+        continue;
+      if (fstat (fd, &b) == 0 && b.st_dev == a.st_dev && b.st_ino == a.st_ino && flock (fd, LOCK_EX | LOCK_NB) == 0
+          && fstatat (dirfd, de->d_name, &a, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev
+          && a.st_ino == b.st_ino)
+        unlinkat (dirfd, de->d_name, 0);
+      close (fd);
+    }
 }
 
 int

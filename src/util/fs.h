@@ -20,6 +20,13 @@ int za_read_file_at (int dirfd, const char *name, size_t max, char **out,
 int za_write_file_atomic_at (int dirfd, const char *name, const void *data,
                              size_t len, mode_t mode, struct za_err **err);
 
+/* Remove the temp files that za_write_file_atomic_at left in DIRFD for
+   any of NAMES (NULL-terminated) when its process died: regular files
+   ".NAME.XXXXXXXX.tmp" last modified before BEFORE and not locked by a
+   live writer.  Best effort; errors are ignored.  */
+struct timespec;
+void za_remove_stale_temps_at (int dirfd, const char *const *names, const struct timespec *before);
+
 int za_write_all (int fd, const void *data, size_t len);
 
 /* mkdir -p; the last component gets MODE, missing parents 0755.  */

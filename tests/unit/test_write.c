@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -332,6 +334,65 @@ test_write_replaces_atomically (void **state)
   assert_entries (bundle, "config.json", "resolv.conf", "rootfs");
   za_build_result_clear (&r1);
   za_build_result_clear (&r2);
+}
+
+/* A build killed mid-write leaves its temp file behind; the next build
+   removes such files, but only stale ones: a name of the temp pattern, a
+   regular file, last written before the build began and not locked by a
+   live writer.  */
+static void
+make_temp (const char *bundle, const char *name, long age_s, bool dir)
+{
+  char p[PATH_MAX];
+  struct timespec ts[2];
+  pjoin (p, sizeof p, bundle, name);
+  if (dir)
+    assert_int_equal (mkdir (p, 0700), 0);
+  else
+    write_text (p, "partial");
+  clock_gettime (CLOCK_REALTIME, &ts[0]);
+  ts[0].tv_sec -= age_s;
+  ts[1] = ts[0];
+  assert_int_equal (utimensat (AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+static void
+test_write_removes_stale_temps (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_result r;
+  struct za_err *err = NULL;
+  char bundle[PATH_MAX], locked[PATH_MAX];
+  int lfd;
+
+  path_in (bundle, sizeof bundle, f, "bundle");
+  make_result (f, SPEC_DNS, bundle, "h", NULL, &r);
+  assert_int_equal (za_bundle_write (bundle, &r, &err), 0);
+
+  make_temp (bundle, ".config.json.0000abcd.tmp", 3600, false);   /* stale: removed */
+  make_temp (bundle, ".resolv.conf.1234abcd.tmp", 1, false);      /* stale: removed */
+  make_temp (bundle, ".resolv.conf.deadbeef.tmp", 3600, false);   /* a live writer's */
+  make_temp (bundle, ".config.json.12345678.tmp", -3600, false);  /* newer than the build */
+  make_temp (bundle, ".config.json.XYZ.tmp", 3600, false);        /* not the pattern */
+  make_temp (bundle, ".config.json.0000ABCD.tmp", 3600, false);   /* not the pattern */
+  make_temp (bundle, ".other.0000abcd.tmp", 3600, false);         /* another file's */
+  make_temp (bundle, ".config.json.0000beef.tmp", 3600, true);    /* not a regular file */
+  pjoin (locked, sizeof locked, bundle, ".resolv.conf.deadbeef.tmp");
+  lfd = open (locked, O_RDONLY | O_CLOEXEC);
+  assert_true (lfd >= 0);
+  assert_int_equal (flock (lfd, LOCK_EX), 0);
+
+  assert_int_equal (za_bundle_write (bundle, &r, &err), 0);
+  assert_null (err);
+  assert_entries (bundle, ".config.json.0000ABCD.tmp", ".config.json.0000beef.tmp", ".config.json.12345678.tmp",
+                  ".config.json.XYZ.tmp", ".other.0000abcd.tmp", ".resolv.conf.deadbeef.tmp", "config.json",
+                  "resolv.conf", "rootfs");
+  /* once its writer is gone, it goes too */
+  close (lfd);
+  assert_int_equal (za_bundle_write (bundle, &r, &err), 0);
+  assert_entries (bundle, ".config.json.0000ABCD.tmp", ".config.json.0000beef.tmp", ".config.json.12345678.tmp",
+                  ".config.json.XYZ.tmp", ".other.0000abcd.tmp", "config.json", "resolv.conf", "rootfs");
+  za_build_result_clear (&r);
 }
 
 static void
@@ -771,6 +832,7 @@ main (void)
     T (test_write_new_bundle),
     T (test_write_modes_under_umask_077),
     T (test_write_replaces_atomically),
+    T (test_write_removes_stale_temps),
     T (test_write_existing_empty_dir),
     T (test_write_with_rootfs_option),
     T (test_write_refuses_symlink),

@@ -1,0 +1,614 @@
+/* zagent run, ps, stop, rm, state: containers over an OCI runtime.
+
+   `run` builds the bundle, then `create` + `start` through the runtime's
+   command line, as conmon does.  zagent makes itself a child subreaper,
+   so the container's init (forked by `runtime create`, which then exits)
+   is re-parented to zagent: it can wait for it, forward signals to it and
+   reap it — no zombie is left behind.  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api_internal.h"
+#include "cli/cli.h"
+#include "image/layout.h"
+#include "runtime/runtime.h"
+#include "runtime/state.h"
+#include "spec/syntax.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+#define DEFAULT_STOP_GRACE_NS (10ull * 1000000000ull)
+
+static void
+sleep_ms (unsigned ms)
+{
+  struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+  while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
+    ;
+}
+
+static uint64_t
+now_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+}
+
+/* Undo everything `run` created: the runtime's container, our record, the
+   bundle (unless kept).  Errors here are reported but do not mask the
+   original failure.  */
+static void
+teardown (const struct za_runtime *rt, const char *id, const char *bundle, bool keep)
+{
+  struct za_err *e = NULL;
+  json_t *st = NULL;
+  if (za_runtime_state (rt, id, &st, &e) == 0 && st)
+    za_runtime_delete (rt, id, true, &e);
+  json_decref (st);
+  za_state_remove (id, &e);
+  if (!keep && bundle)
+    {
+      zagent_error *ze = NULL;
+      if (zagent_bundle_cleanup (bundle, &ze) < 0)
+        za_err_append (&e, &ze);
+    }
+  if (e)
+    cli_print_errors (e, "warning: cleanup: ");
+  za_err_free (&e);
+}
+
+static int
+read_pid (const char *pidfile, pid_t *pid, struct za_err **err)
+{
+  cleanup_free char *data = NULL;
+  long v;
+  if (za_read_file (pidfile, 64, &data, NULL, err) < 0)
+    return -1;
+  v = strtol (data, NULL, 10);
+  if (v <= 0)
+    return za_err_set (err, EPROTO, "%s: no pid", pidfile);
+  *pid = (pid_t) v;
+  return 0;
+}
+
+/* Wait for the container's init, forwarding SIGINT/SIGTERM/SIGHUP and
+   reaping every child that comes our way.  Returns the exit status the
+   CLI should use (128+signal when killed).  */
+static int
+wait_container (pid_t pid, int sfd)
+{
+  for (;;)
+    {
+      struct pollfd p = { .fd = sfd, .events = POLLIN };
+      struct signalfd_siginfo si;
+      int st;
+      pid_t w;
+      /* Reap first: the container may have exited before we got here.  */
+      while ((w = waitpid (-1, &st, WNOHANG)) > 0)
+        if (w == pid)
+          return WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
+      if (w < 0 && errno == ECHILD)
+        return 128 + SIGKILL; /* gone without us seeing it */
+      if (poll (&p, 1, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return EXIT_SYSTEM;
+        }
+      if (read (sfd, &si, sizeof si) != sizeof si)
+        continue;
+      if (si.ssi_signo != SIGCHLD)
+        kill (pid, (int) si.ssi_signo);
+    }
+}
+
+static int
+open_log (const char *bundle, const char *name)
+{
+  char path[4096];
+  snprintf (path, sizeof path, "%s/logs", bundle);
+  mkdir (path, 0700);
+  snprintf (path, sizeof path, "%s/logs/%s", bundle, name);
+  return open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+}
+
+static int
+use_image (struct build_cli *c, struct za_err **err)
+{
+  cleanup_free char *data = za_data_dir (), *cache = NULL, *rootfs = NULL;
+  struct za_image_config *ic = NULL;
+  struct za_err *warn = NULL;
+  zagent_error *ze = NULL;
+  if (!data || asprintf (&cache, "%s/rootfs", data) < 0)
+    return za_err_set (err, ENOMEM, "out of memory");
+  if (za_image_layout_prepare (c->image, cache, &rootfs, &ic, &warn, err) < 0)
+    {
+      if (warn)
+        cli_print_errors (warn, "warning: ");
+      za_err_free (&warn);
+      return -1;
+    }
+  if (warn)
+    cli_print_errors (warn, "warning: ");
+  za_err_free (&warn);
+  za_api_options_take_image_config (c->o, ic);
+  if (zagent_options_set_rootfs (c->o, rootfs, &ze) < 0)
+    {
+      za_err_append (err, &ze);
+      return -1;
+    }
+  return 0;
+}
+
+int
+cli_cmd_run (int argc, char **argv)
+{
+  struct build_cli c = { .run = true };
+  struct za_runtime rt = { 0 };
+  struct za_cstate cs = { 0 };
+  zagent_spec *spec = NULL;
+  zagent_error *err = NULL, *warn = NULL;
+  cleanup_free char *id = NULL, *bundle = NULL, *pidfile = NULL;
+  unsigned long long grace = 0;
+  sigset_t mask, old;
+  int sfd = -1, ret, fds[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
+  bool created = false;
+
+  c.o = zagent_options_new ();
+  if (!c.o)
+    return EXIT_SYSTEM;
+  ret = cli_parse_build ("run", argc, argv, &c, true,
+                         "Usage: zagent run -f FILE [-s SERVICE] (--rootfs DIR | --image DIR[:TAG]) [options] [-- ARG...]\n"
+                         "Build the bundle, run the container with an OCI runtime, pass its output through,\n"
+                         "forward SIGINT/SIGTERM/SIGHUP, then delete it; exit with its status (128+signal).");
+  if (ret >= 0)
+    goto out;
+  ret = EXIT_INPUT;
+  if (c.image && use_image (&c, &err) < 0)
+    {
+      ret = cli_exit_for (err);
+      goto out;
+    }
+  if (za_runtime_find (c.runtime, NULL, &rt, &err) < 0 || zagent_spec_load_file (&spec, c.file, &err) < 0
+      || zagent_container_info (spec, c.o, &id, &grace, &err) < 0)
+    {
+      ret = cli_exit_for (err);
+      goto out;
+    }
+  if (!c.image && !zagent_options_has_rootfs (c.o))
+    {
+      ret = cli_usage_error ("run", "%s", "needs --rootfs DIR or --image DIR[:TAG]");
+      goto out;
+    }
+  {
+    /* One container per id: refuse to clobber a live one.  */
+    json_t *st = NULL;
+    struct za_err *e = NULL;
+    if (za_runtime_state (&rt, id, &st, &e) == 0 && st)
+      {
+        json_decref (st);
+        za_err_set (&err, ZA_EINPUT, "container `%s` already exists (zagent rm -f %s)", id, id);
+        ret = cli_exit_for (err);
+        goto out;
+      }
+    za_err_free (&e);
+  }
+  if (zagent_bundle_create (spec, c.o, c.bundle, &bundle, &warn, &err) < 0)
+    {
+      cli_print_warnings (&warn);
+      ret = cli_exit_for (err);
+      goto out;
+    }
+  cli_print_warnings (&warn);
+  if (asprintf (&pidfile, "%s/init.pid", bundle) < 0)
+    {
+      ret = EXIT_SYSTEM;
+      goto fail;
+    }
+  if (c.detach)
+    {
+      /* A detached container must not hold our stdout (a caller reading
+         it to the end would wait for the container).  */
+      fds[0] = -1;
+      fds[1] = open_log (bundle, "stdout.log");
+      fds[2] = open_log (bundle, "stderr.log");
+    }
+  prctl (PR_SET_CHILD_SUBREAPER, 1);
+  sigemptyset (&mask);
+  sigaddset (&mask, SIGINT);
+  sigaddset (&mask, SIGTERM);
+  sigaddset (&mask, SIGHUP);
+  sigaddset (&mask, SIGCHLD);
+  sigprocmask (SIG_BLOCK, &mask, &old);
+  sfd = signalfd (-1, &mask, SFD_CLOEXEC);
+  cs = (struct za_cstate) { .id = id, .runtime_name = rt.name, .runtime_path = rt.path, .runtime_root = rt.root,
+                            .bundle = bundle, .created = time (NULL), .stop_grace_ns = grace,
+                            .keep_bundle = c.keep, .detached = c.detach };
+  if (za_runtime_create (&rt, id, bundle, pidfile, fds, &err) < 0)
+    goto fail_err;
+  created = true;
+  if (read_pid (pidfile, &cs.pid, &err) < 0 || za_state_save (&cs, &err) < 0
+      || za_runtime_start (&rt, id, &err) < 0)
+    goto fail_err;
+  if (c.detach)
+    {
+      printf ("%s\n", id);
+      ret = 0;
+      goto out_sig;
+    }
+  ret = wait_container (cs.pid, sfd);
+  teardown (&rt, id, bundle, c.keep);
+  goto out_sig;
+
+fail_err:
+  ret = cli_exit_for (err);
+  err = NULL;
+fail:
+  (void) created;
+  teardown (&rt, id, bundle, c.keep);
+  /* Reap whatever the runtime left us (a killed init).  */
+  while (waitpid (-1, NULL, WNOHANG) > 0)
+    ;
+out_sig:
+  if (c.detach)
+    {
+      if (fds[1] >= 0)
+        close (fds[1]);
+      if (fds[2] >= 0)
+        close (fds[2]);
+    }
+  if (sfd >= 0)
+    close (sfd);
+  sigprocmask (SIG_SETMASK, &old, NULL);
+out:
+  zagent_spec_free (spec);
+  zagent_options_free (c.o);
+  za_runtime_clear (&rt);
+  fflush (stdout);
+  return ret;
+}
+
+/* ---- lifecycle of detached containers ------------------------------ */
+
+static int
+load (const char *id, struct za_cstate *cs, struct za_runtime *rt, struct za_err **err)
+{
+  if (za_state_load (id, cs, err) < 0)
+    return -1;
+  *rt = (struct za_runtime) { .name = strdup (cs->runtime_name ? cs->runtime_name : "runtime"),
+                              .path = strdup (cs->runtime_path), .root = strdup (cs->runtime_root) };
+  if (!rt->name || !rt->path || !rt->root)
+    return za_err_set (err, ENOMEM, "out of memory");
+  return 0;
+}
+
+/* The runtime's status, or "gone" when it no longer knows the id (then
+   our record is stale).  */
+static const char *
+status_of (const struct za_runtime *rt, const char *id, json_t **st, struct za_err **err)
+{
+  if (za_runtime_state (rt, id, st, err) < 0)
+    return NULL;
+  return *st ? za_runtime_status (*st) : "gone";
+}
+
+static void
+clear_stale (const struct za_cstate *cs)
+{
+  struct za_err *e = NULL;
+  za_state_remove (cs->id, &e);
+  if (!cs->keep_bundle)
+    {
+      zagent_error *ze = NULL;
+      zagent_bundle_cleanup (cs->bundle, &ze);
+      zagent_error_free (&ze);
+    }
+  za_err_free (&e);
+}
+
+int
+cli_cmd_ps (int argc, char **argv)
+{
+  static const struct option longopts[] = { { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
+                                             { NULL, 0, NULL, 0 } };
+  struct za_err *err = NULL;
+  char **ids = NULL;
+  size_t n = 0;
+  bool json = false;
+  json_t *arr = NULL;
+  int opt;
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt_long (argc, argv, "+h", longopts, NULL)) != -1)
+    switch (opt)
+      {
+      case 'j':
+        json = true;
+        break;
+      case 'h':
+        printf ("Usage: zagent ps [--json]\nContainers started by zagent run; stale records are cleared.\n");
+        return 0;
+      default:
+        return cli_usage_error ("ps", "unknown option `%s`", argv[optind - 1]);
+      }
+  if (za_state_list (&ids, &n, &err) < 0)
+    return cli_exit_for (err);
+  if (json)
+    arr = json_array ();
+  else
+    printf ("%-28s %-10s %-8s %-6s %-20s %s\n", "CONTAINER ID", "STATUS", "PID", "RT", "CREATED", "BUNDLE");
+  for (size_t i = 0; i < n; i++)
+    {
+      struct za_cstate cs;
+      struct za_runtime rt = { 0 };
+      json_t *st = NULL;
+      const char *status;
+      if (load (ids[i], &cs, &rt, &err) < 0)
+        {
+          za_runtime_clear (&rt);
+          free (ids[i]);
+          continue;
+        }
+      status = status_of (&rt, cs.id, &st, &err);
+      if (status && !strcmp (status, "gone"))
+        {
+          fprintf (stderr, "zagent: %s: the runtime no longer knows it; cleared stale state\n", cs.id);
+          clear_stale (&cs);
+        }
+      else if (json)
+        json_array_append_new (arr, json_pack ("{s:s, s:s?, s:s, s:i, s:s, s:s, s:I}", "id", cs.id, "service",
+                                               cs.service, "status", status ? status : "unknown", "pid",
+                                               (int) cs.pid, "runtime", cs.runtime_name, "bundle", cs.bundle,
+                                               "created", (json_int_t) cs.created));
+      else
+        {
+          char when[32];
+          struct tm tm;
+          time_t t = (time_t) cs.created;
+          strftime (when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r (&t, &tm));
+          printf ("%-28s %-10s %-8d %-6s %-20s %s\n", cs.id, status ? status : "unknown", (int) cs.pid,
+                  cs.runtime_name, when, cs.bundle);
+        }
+      json_decref (st);
+      za_cstate_clear (&cs);
+      za_runtime_clear (&rt);
+      free (ids[i]);
+    }
+  free (ids);
+  if (json)
+    {
+      char *s = json_dumps (arr, JSON_INDENT (2));
+      if (s)
+        puts (s);
+      free (s);
+      json_decref (arr);
+    }
+  if (err)
+    cli_print_errors (err, "warning: ");
+  za_err_free (&err);
+  return fflush (stdout) == 0 ? 0 : EXIT_SYSTEM;
+}
+
+/* Poll the runtime until the container is stopped or TIMEOUT passes.  */
+static bool
+wait_stopped (const struct za_runtime *rt, const char *id, uint64_t timeout_ns)
+{
+  uint64_t end = now_ns () + timeout_ns;
+  do
+    {
+      json_t *st = NULL;
+      struct za_err *e = NULL;
+      const char *s = status_of (rt, id, &st, &e);
+      bool done = !s || !strcmp (s, "stopped") || !strcmp (s, "gone");
+      json_decref (st);
+      za_err_free (&e);
+      if (done)
+        return true;
+      sleep_ms (100);
+    }
+  while (now_ns () < end);
+  return false;
+}
+
+static int
+stop_container (const struct za_runtime *rt, const struct za_cstate *cs, uint64_t grace, struct za_err **err)
+{
+  json_t *st = NULL;
+  const char *s = status_of (rt, cs->id, &st, err);
+  bool running = s && (!strcmp (s, "running") || !strcmp (s, "created") || !strcmp (s, "paused"));
+  json_decref (st);
+  if (!s)
+    return -1;
+  if (!running)
+    return 0;
+  if (za_runtime_kill (rt, cs->id, SIGTERM, false, NULL) == 0 && wait_stopped (rt, cs->id, grace))
+    return 0;
+  za_runtime_kill (rt, cs->id, SIGKILL, true, NULL);
+  if (!wait_stopped (rt, cs->id, 10ull * 1000000000ull))
+    return za_err_set (err, ETIMEDOUT, "container `%s` did not stop after SIGKILL", cs->id);
+  return 0;
+}
+
+int
+cli_cmd_stop (int argc, char **argv)
+{
+  static const struct option longopts[] = { { "time", required_argument, NULL, 't' },
+                                             { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+  struct za_err *err = NULL;
+  struct za_cstate cs = { 0 };
+  struct za_runtime rt = { 0 };
+  uint64_t grace = 0;
+  bool have_time = false;
+  int opt, ret = 0;
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt_long (argc, argv, "+:t:h", longopts, NULL)) != -1)
+    switch (opt)
+      {
+      case 't':
+        {
+          char *reason = NULL;
+          if (za_duration_parse (optarg, &grace, &reason) < 0)
+            {
+              za_err_set (&err, ZA_EINPUT, "--time `%s`: invalid duration: %s", optarg, reason ? reason : "");
+              free (reason);
+              return cli_exit_for (err);
+            }
+          have_time = true;
+        }
+        break;
+      case 'h':
+        printf ("Usage: zagent stop ID [--time DURATION]\n"
+                "SIGTERM, then SIGKILL after the service's stop_grace_period (default 10s) or --time.\n");
+        return 0;
+      case ':':
+        return cli_usage_error ("stop", "option `%s` needs a value", argv[optind - 1]);
+      default:
+        return cli_usage_error ("stop", "unknown option `%s`", argv[optind - 1]);
+      }
+  if (optind != argc - 1)
+    return cli_usage_error ("stop", "%s", "expected one container ID");
+  if (load (argv[optind], &cs, &rt, &err) < 0)
+    ret = cli_exit_for (err);
+  else
+    {
+      if (!have_time)
+        grace = cs.stop_grace_ns ? cs.stop_grace_ns : DEFAULT_STOP_GRACE_NS;
+      if (stop_container (&rt, &cs, grace, &err) < 0)
+        ret = cli_exit_for (err);
+    }
+  za_cstate_clear (&cs);
+  za_runtime_clear (&rt);
+  return ret;
+}
+
+int
+cli_cmd_rm (int argc, char **argv)
+{
+  static const struct option longopts[] = { { "force", no_argument, NULL, 'f' },
+                                             { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+  struct za_err *err = NULL;
+  struct za_cstate cs = { 0 };
+  struct za_runtime rt = { 0 };
+  bool force = false;
+  json_t *st = NULL;
+  const char *s;
+  int opt, ret = 0;
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt_long (argc, argv, "+fh", longopts, NULL)) != -1)
+    switch (opt)
+      {
+      case 'f':
+        force = true;
+        break;
+      case 'h':
+        printf ("Usage: zagent rm [-f] ID\nRemove a stopped container, its record and (unless kept) its bundle;\n"
+                "-f kills a running one first.\n");
+        return 0;
+      default:
+        return cli_usage_error ("rm", "unknown option `%s`", argv[optind - 1]);
+      }
+  if (optind != argc - 1)
+    return cli_usage_error ("rm", "%s", "expected one container ID");
+  if (load (argv[optind], &cs, &rt, &err) < 0)
+    {
+      ret = cli_exit_for (err);
+      goto out;
+    }
+  s = status_of (&rt, cs.id, &st, &err);
+  if (!s)
+    {
+      ret = cli_exit_for (err);
+      goto out;
+    }
+  if (strcmp (s, "stopped") && strcmp (s, "gone"))
+    {
+      if (!force)
+        {
+          za_err_set (&err, ZA_EINPUT, "container `%s` is %s; stop it first or use rm -f", cs.id, s);
+          ret = cli_exit_for (err);
+          goto out;
+        }
+      za_runtime_kill (&rt, cs.id, SIGKILL, true, NULL);
+      wait_stopped (&rt, cs.id, 10ull * 1000000000ull);
+    }
+  if (strcmp (s, "gone") && za_runtime_delete (&rt, cs.id, true, &err) < 0)
+    {
+      ret = cli_exit_for (err);
+      goto out;
+    }
+  clear_stale (&cs);
+out:
+  json_decref (st);
+  za_cstate_clear (&cs);
+  za_runtime_clear (&rt);
+  return ret;
+}
+
+int
+cli_cmd_state (int argc, char **argv)
+{
+  struct za_err *err = NULL;
+  struct za_cstate cs = { 0 };
+  struct za_runtime rt = { 0 };
+  json_t *st = NULL, *o;
+  const char *s;
+  char *text;
+  int ret = 0;
+  if (argc == 2 && (!strcmp (argv[1], "-h") || !strcmp (argv[1], "--help")))
+    {
+      printf ("Usage: zagent state ID\nThe container's record and the runtime's state, as JSON.\n");
+      return 0;
+    }
+  if (argc != 2)
+    return cli_usage_error ("state", "%s", "expected one container ID");
+  if (load (argv[1], &cs, &rt, &err) < 0)
+    {
+      ret = cli_exit_for (err);
+      goto out;
+    }
+  s = status_of (&rt, cs.id, &st, &err);
+  if (!s)
+    {
+      ret = cli_exit_for (err);
+      goto out;
+    }
+  if (!strcmp (s, "gone"))
+    {
+      clear_stale (&cs);
+      za_err_set (&err, ZA_EINPUT, "container `%s` is gone (the runtime no longer knows it); cleared its state",
+                  cs.id);
+      ret = cli_exit_for (err);
+      goto out;
+    }
+  o = json_pack ("{s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:b, s:O}", "id", cs.id, "status", s, "pid", (int) cs.pid,
+                 "bundle", cs.bundle, "runtime", cs.runtime_name, "runtimeRoot", cs.runtime_root, "created",
+                 (json_int_t) cs.created, "keepBundle", cs.keep_bundle, "runtimeState", st);
+  text = o ? json_dumps (o, JSON_INDENT (2)) : NULL;
+  if (text)
+    puts (text);
+  free (text);
+  json_decref (o);
+out:
+  json_decref (st);
+  za_cstate_clear (&cs);
+  za_runtime_clear (&rt);
+  return ret;
+}

@@ -1,0 +1,44 @@
+/* OCI image layouts (image-spec v1.0+, `skopeo copy … oci:DIR:TAG`) on
+   local disk: choose a manifest, verify every blob it needs, and unpack
+   its layers into a cached root filesystem that runc can use directly.
+
+   Cache: CACHE_DIR/<manifest-digest-hex>/rootfs.  Entries are immutable
+   once published (rename of a complete tree), so a later prepare of the
+   same manifest reuses the tree without reading any layer, and concurrent
+   preparers of one image never see or produce a half-unpacked rootfs.
+   CACHE_DIR is created 0700: it holds images' setuid binaries and device
+   permissions, which must not be reachable by other host users.  */
+#ifndef ZA_IMAGE_LAYOUT_H
+#define ZA_IMAGE_LAYOUT_H
+
+#include "oci/image_config.h"
+#include "util/err.h"
+
+/* REF is "DIR" or "DIR:TAG"; it is split at the last ':' only when what
+   follows contains no '/', so "./a:b/c" is a directory.  TAG selects the
+   index.json entry annotated org.opencontainers.image.ref.name=TAG; with no
+   TAG the layout must hold one manifest.  An image index (or Docker
+   manifest list) is resolved to the linux/<this machine's architecture>
+   manifest.
+
+   On success *ROOTFS_OUT is the absolute path of the unpacked rootfs
+   (caller frees) and *CONFIG_OUT the parsed image config (caller frees
+   with za_image_config_free).  Warnings (skipped device nodes, an image
+   for another architecture, libarchive warnings) are appended to *WARN,
+   which may be NULL.  Invalid or corrupt layouts and unsafe layer entries
+   are ZA_EINPUT errors naming the blob (and entry); nothing is left in
+   CACHE_DIR after a failure.
+
+   Several processes (or threads) may prepare the same image at once.  It
+   does not change the working directory: libarchive gets absolute paths.
+   (libarchive itself briefly sets the umask to read it when a layer
+   starts, and chdirs only for paths longer than PATH_MAX.)  */
+int za_image_layout_prepare (const char *ref, const char *cache_dir, char **rootfs_out,
+                             struct za_image_config **config_out, struct za_err **warn,
+                             struct za_err **err);
+
+/* The OCI architecture name of this machine ("amd64", "arm64", …) and its
+   variant ("v7", or NULL), from uname.  NULL when unknown.  */
+const char *za_image_host_arch (const char **variant);
+
+#endif

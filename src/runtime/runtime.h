@@ -1,0 +1,50 @@
+/* Driving an OCI runtime (runc, crun, youki) through the command line they
+   all share: create, start, state, kill, delete.  Each call is a child
+   with the parent-death signal set and its own JSON log file, from which
+   the runtime's own error text is read back.  */
+#ifndef ZA_RUNTIME_H
+#define ZA_RUNTIME_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util/err.h"
+
+struct za_runtime
+{
+  char *name; /* basename: runc, crun, youki */
+  char *path; /* absolute executable */
+  char *root; /* --root state directory of the runtime */
+};
+
+/* WANT: NAME or PATH; NULL = $ZAGENT_RUNTIME, else the first of runc,
+   crun, youki on PATH.  ROOT NULL = <run dir>/<name>.  */
+int za_runtime_find (const char *want, const char *root, struct za_runtime *out, struct za_err **err);
+void za_runtime_clear (struct za_runtime *rt);
+
+/* <run dir>: /var/run/zlayer for the platform data dir, else <data>/run
+   (zlayer-paths §3.2).  */
+char *za_run_dir (void);
+char *za_data_dir (void);
+
+/* Run `RUNTIME --root R --log L --log-format json ARGS...`.  FDS are the
+   child's stdin/stdout/stderr (-1 = /dev/null).  *STATUS gets the wait
+   status.  On a non-zero exit, an error carrying the runtime's own message
+   is appended to *ERR (unless ERR is NULL) and -1 returned.  */
+int za_runtime_call (const struct za_runtime *rt, const char *const *args, const int fds[3],
+                     int *status, struct za_err **err);
+
+int za_runtime_create (const struct za_runtime *rt, const char *id, const char *bundle,
+                       const char *pidfile, const int fds[3], struct za_err **err);
+int za_runtime_start (const struct za_runtime *rt, const char *id, struct za_err **err);
+int za_runtime_kill (const struct za_runtime *rt, const char *id, int sig, bool all, struct za_err **err);
+int za_runtime_delete (const struct za_runtime *rt, const char *id, bool force, struct za_err **err);
+/* The runtime's state JSON; 0 and *OUT NULL when the runtime does not
+   know the id.  */
+int za_runtime_state (const struct za_runtime *rt, const char *id, json_t **out, struct za_err **err);
+
+/* "created", "running", "stopped", … or NULL.  */
+const char *za_runtime_status (const json_t *state);
+
+#endif

@@ -1,0 +1,187 @@
+#define _GNU_SOURCE
+#include "runtime/state.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/runtime.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+bool
+za_container_id_valid (const char *id)
+{
+  if (!id || !isalnum ((unsigned char) id[0]) || strlen (id) > 1024)
+    return false;
+  for (const char *p = id; *p; p++)
+    if (!isalnum ((unsigned char) *p) && !strchr ("_.+-", *p))
+      return false;
+  return true;
+}
+
+char *
+za_state_dir (void)
+{
+  cleanup_free char *rd = za_run_dir ();
+  char *out = NULL;
+  if (!rd || asprintf (&out, "%s/containers", rd) < 0)
+    return NULL;
+  return out;
+}
+
+void
+za_cstate_clear (struct za_cstate *s)
+{
+  free (s->id);
+  free (s->service);
+  free (s->runtime_name);
+  free (s->runtime_path);
+  free (s->runtime_root);
+  free (s->bundle);
+  *s = (struct za_cstate) { 0 };
+}
+
+int
+za_state_save (const struct za_cstate *s, struct za_err **err)
+{
+  cleanup_free char *base = za_state_dir (), *dir = NULL, *text = NULL;
+  cleanup_close int dfd = -1;
+  json_t *j;
+  if (!za_container_id_valid (s->id))
+    return za_err_set (err, ZA_EINPUT, "invalid container id `%s`", s->id);
+  if (!base || asprintf (&dir, "%s/%s", base, s->id) < 0)
+    return za_err_set (err, ENOMEM, "out of memory");
+  if (za_mkdir_p (dir, 0700, err) < 0)
+    return -1;
+  j = json_pack ("{s:s, s:s?, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:b, s:b}", "id", s->id, "service", s->service,
+                 "runtime", s->runtime_name, "runtimePath", s->runtime_path, "runtimeRoot", s->runtime_root,
+                 "bundle", s->bundle, "pid", (int) s->pid, "created", (json_int_t) s->created,
+                 "stopGraceNs", (json_int_t) s->stop_grace_ns, "keepBundle", s->keep_bundle, "detached",
+                 s->detached);
+  text = j ? json_dumps (j, JSON_INDENT (2)) : NULL;
+  json_decref (j);
+  if (!text)
+    return za_err_set (err, ENOMEM, "out of memory");
+  dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return za_err_set (err, errno, "open `%s`: %s", dir, strerror (errno));
+  return za_write_file_atomic_at (dfd, "state.json", text, strlen (text), 0600, err);
+}
+
+static char *
+dupstr (json_t *o, const char *k)
+{
+  const char *v = json_string_value (json_object_get (o, k));
+  return v ? strdup (v) : NULL;
+}
+
+int
+za_state_load (const char *id, struct za_cstate *out, struct za_err **err)
+{
+  cleanup_free char *base = za_state_dir (), *path = NULL, *data = NULL;
+  struct za_err *e = NULL;
+  size_t len;
+  json_t *j;
+  *out = (struct za_cstate) { 0 };
+  if (!za_container_id_valid (id))
+    return za_err_set (err, ZA_EINPUT, "invalid container id `%s`", id);
+  if (!base || asprintf (&path, "%s/%s/state.json", base, id) < 0)
+    return za_err_set (err, ENOMEM, "out of memory");
+  if (access (path, F_OK) < 0)
+    return za_err_set (err, ZA_EINPUT, "no such container `%s`", id);
+  if (za_read_file (path, 1 << 20, &data, &len, &e) < 0)
+    {
+      za_err_append (err, &e);
+      return -1;
+    }
+  j = json_loadb (data, len, 0, NULL);
+  if (!j)
+    return za_err_set (err, EPROTO, "%s: corrupt state file", path);
+  out->id = dupstr (j, "id");
+  out->service = dupstr (j, "service");
+  out->runtime_name = dupstr (j, "runtime");
+  out->runtime_path = dupstr (j, "runtimePath");
+  out->runtime_root = dupstr (j, "runtimeRoot");
+  out->bundle = dupstr (j, "bundle");
+  out->pid = (pid_t) json_integer_value (json_object_get (j, "pid"));
+  out->created = json_integer_value (json_object_get (j, "created"));
+  out->stop_grace_ns = (uint64_t) json_integer_value (json_object_get (j, "stopGraceNs"));
+  out->keep_bundle = json_is_true (json_object_get (j, "keepBundle"));
+  out->detached = json_is_true (json_object_get (j, "detached"));
+  json_decref (j);
+  if (!out->id || !out->runtime_path || !out->runtime_root || !out->bundle)
+    {
+      za_cstate_clear (out);
+      return za_err_set (err, EPROTO, "%s: incomplete state file", path);
+    }
+  return 0;
+}
+
+int
+za_state_remove (const char *id, struct za_err **err)
+{
+  cleanup_free char *base = za_state_dir ();
+  cleanup_close int dfd = -1;
+  if (!za_container_id_valid (id))
+    return za_err_set (err, ZA_EINPUT, "invalid container id `%s`", id);
+  if (!base)
+    return za_err_set (err, ENOMEM, "out of memory");
+  dfd = open (base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return errno == ENOENT ? 0 : za_err_set (err, errno, "open `%s`: %s", base, strerror (errno));
+  return za_rm_rf_at (dfd, id, err);
+}
+
+static int
+cmp (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+int
+za_state_list (char ***ids, size_t *n, struct za_err **err)
+{
+  cleanup_free char *base = za_state_dir ();
+  cleanup_dir DIR *d = NULL;
+  struct dirent *de;
+  char **v = NULL;
+  size_t cap = 0;
+  *ids = NULL;
+  *n = 0;
+  if (!base)
+    return za_err_set (err, ENOMEM, "out of memory");
+  d = opendir (base);
+  if (!d)
+    return errno == ENOENT ? 0 : za_err_set (err, errno, "opendir `%s`: %s", base, strerror (errno));
+  while ((de = readdir (d)))
+    {
+      if (!za_container_id_valid (de->d_name))
+        continue;
+      if (*n == cap)
+        {
+          char **nv = realloc (v, (cap = cap ? cap * 2 : 16) * sizeof *nv);
+          if (!nv)
+            goto oom;
+          v = nv;
+        }
+      if (!(v[*n] = strdup (de->d_name)))
+        goto oom;
+      (*n)++;
+    }
+  qsort (v, *n, sizeof *v, cmp);
+  *ids = v;
+  return 0;
+oom:
+  for (size_t i = 0; i < *n; i++)
+    free (v[i]);
+  free (v);
+  *n = 0;
+  return za_err_set (err, ENOMEM, "out of memory");
+}
