@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "image/dl.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"
@@ -1589,7 +1590,7 @@ za_image_layout_prepare (const char *ref, const char *cache_dir, char **rootfs_o
 
   *rootfs_out = NULL;
   *config_out = NULL;
-  if (prepare (ref, cache_dir, rootfs_out, config_out, &w, &e) < 0)
+  if (za_image_dl_load (&e) < 0 || prepare (ref, cache_dir, rootfs_out, config_out, &w, &e) < 0)
     {
       za_err_wrap (&e, "image `%s`", ref ? ref : "");
       za_err_append (err, &e);
