@@ -147,7 +147,7 @@ static const char *gpu_spec = "version: v1\ndeployment: gpubench\nservices:\n  t
 static void
 write_gpu_cdi (const char *dir)
 {
-  char path[512];
+  char path[1024];
   FILE *f;
   snprintf (path, sizeof path, "%s/nvidia.yaml", dir);
   f = fopen (path, "w");
@@ -224,7 +224,7 @@ inproc (const char *label, const char *name, const char *text, const char *cdi_d
 static void
 make_registry (const char *dir, int files)
 {
-  char path[512];
+  char path[1024];
   mkdir (dir, 0755);
   for (int i = 0; i < files; i++)
     {
@@ -259,7 +259,7 @@ main (int argc, char **argv)
   const char *zagent = argc > 1 ? argv[1] : "build/zagent";
   const char *oracle = argc > 2 ? argv[2] : "build/tests/cdi-oracle";
   int quick = getenv ("ZBENCH_QUICK") != NULL;
-  char tmpl[] = "/tmp/zbench.XXXXXX", *w = mkdtemp (tmpl), buf[4096], cmd[8192], before[4096];
+  char tmpl[] = "/tmp/zbench.XXXXXX", *w = mkdtemp (tmpl), buf[600], cmd[8192], before[4096];
   char *full = full_spec ();
   struct cmd_result a, b, c;
 
@@ -293,7 +293,7 @@ main (int argc, char **argv)
   /* CDI registries.  */
   for (int n = 10; n <= (quick ? 100 : 10000); n *= 10)
     {
-      char dir[512], label[128];
+      char dir[700], label[128];
       snprintf (dir, sizeof dir, "%s/reg%d", w, n);
       make_registry (dir, n);
       snprintf (cmd, sizeof cmd, "%s cdi list --cdi-dir %s", zagent, dir);

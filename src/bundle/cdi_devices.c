@@ -29,6 +29,16 @@ za_cdi_outcome_clear (struct za_cdi_outcome *o)
   *o = (struct za_cdi_outcome) { 0 };
 }
 
+static bool
+kind_present (const struct za_cdi_registry *r, const char *kind)
+{
+  size_t kl = strlen (kind);
+  for (size_t i = 0; i < r->ndevs; i++)
+    if (!strncmp (r->devs[i].qname, kind, kl) && r->devs[i].qname[kl] == '=')
+      return true;
+  return false;
+}
+
 /* Names for `count` GPUs of KIND: "0" … "count-1" (never `all`).  */
 static int
 gpu_names (const char *kind, int64_t count, struct za_strv *out)
@@ -106,9 +116,13 @@ za_cdi_devices_plan (const struct za_spec *spec, const struct za_service *svc,
         }
       else
         {
-          za_err_set (warn, ZA_EINPUT,
-                      "CDI resolution failed for vendor '%s' (%s); falling back to direct GPU device passthrough",
-                      gpu->vendor.s, e ? e->msg : "no spec");
+          /* No spec of that kind at all is the normal case on hosts
+             without CDI and stays quiet, as in the reference; a spec that
+             lacks the devices is worth a warning.  */
+          if (kind_present (out->reg, kind))
+            za_err_set (warn, ZA_EINPUT,
+                        "CDI resolution failed for vendor '%s' (%s); falling back to direct GPU device passthrough",
+                        gpu->vendor.s, e ? e->msg : "no spec");
           za_err_free (&e);
         }
       za_strv_clear (&g);

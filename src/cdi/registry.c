@@ -126,7 +126,8 @@ list_dir (const char *dir, char ***out, size_t *n, struct za_err **reg_errors)
         goto oom;
       (*n)++;
     }
-  qsort (v, *n, sizeof *v, cmp_str);
+  if (*n > 1) /* v is NULL for an empty directory: qsort's pointer must not be */
+    qsort (v, *n, sizeof *v, cmp_str);
   *out = v;
   return 0;
 oom:
@@ -157,7 +158,8 @@ static int
 resolve_conflicts (struct za_cdi_registry *r)
 {
   size_t out = 0;
-  qsort (r->devs, r->ndevs, sizeof *r->devs, cmp_entry);
+  if (r->ndevs > 1)
+    qsort (r->devs, r->ndevs, sizeof *r->devs, cmp_entry);
   for (size_t i = 0; i < r->ndevs;)
     {
       size_t j = i;

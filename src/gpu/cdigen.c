@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include "cdi/cdi.h"
 #include "util/cleanup.h"
@@ -29,24 +30,41 @@ static const char *const nvidia_bins[] = {
   "nvidia-smi", "nvidia-debugdump", "nvidia-persistenced", "nvidia-cuda-mps-control",
   "nvidia-cuda-mps-server", NULL,
 };
-static const char *const bin_dirs[] = { "/usr/bin", "/usr/sbin", "/usr/local/bin", "/bin", NULL };
+static const char *const bin_dirs[] = { "/usr/bin", "/usr/sbin", "/usr/local/bin", "/bin", "/usr/local/nvidia/bin", NULL };
 
 static int
-add_mount (json_t *mounts, const char *path)
+add_mount (json_t *mounts, const char *host, const char *container)
 {
   for (size_t i = 0; i < json_array_size (mounts); i++)
-    if (!strcmp (json_string_value (json_object_get (json_array_get (mounts, i), "containerPath")), path))
+    if (!strcmp (json_string_value (json_object_get (json_array_get (mounts, i), "containerPath")), container))
       return 0;
-  return json_array_append_new (mounts, json_pack ("{s:s, s:s, s:[s,s,s,s]}", "hostPath", path,
-                                                   "containerPath", path, "options", "ro", "nosuid",
+  return json_array_append_new (mounts, json_pack ("{s:s, s:s, s:[s,s,s,s]}", "hostPath", host,
+                                                   "containerPath", container, "options", "ro", "nosuid",
                                                    "nodev", "bind"));
 }
 
-/* Library files matching the patterns in the usual directories.  Real
-   directories only: /lib -> /usr/lib style links would list twice.  */
+/* The directory the loader of a Debian/Ubuntu image searches without an
+   ld.so.cache entry.  Without vendor hooks nothing updates the container's
+   cache, so libraries found elsewhere on the host (e.g. the
+   /usr/local/nvidia/lib64 of a real H100 host) are mounted there too.  */
+static const char *
+multiarch_dir (void)
+{
+  struct utsname u;
+  if (uname (&u) == 0 && !strcmp (u.machine, "aarch64"))
+    return "/usr/lib/aarch64-linux-gnu";
+  return "/usr/lib/x86_64-linux-gnu";
+}
+
+/* Library files matching the patterns in the usual directories, mounted
+   at their host path and, from other directories, in the multiarch
+   directory as well.  Real directories only: /lib -> /usr/lib style
+   links would list twice.  */
 static int
 find_libs (const struct za_host *h, json_t *mounts)
 {
+  const char *ma = multiarch_dir ();
+  int ret = 0;
   for (int d = 0; lib_dirs[d]; d++)
     {
       cleanup_free char *dir = za_host_path (h, lib_dirs[d]);
@@ -58,22 +76,22 @@ find_libs (const struct za_host *h, json_t *mounts)
       n = scandir (dir, &ents, NULL, alphasort);
       for (int i = 0; i < n; i++)
         {
-          for (int p = 0; nvidia_libs[p]; p++)
+          for (int p = 0; ret == 0 && nvidia_libs[p]; p++)
             if (!fnmatch (nvidia_libs[p], ents[i]->d_name, 0))
               {
-                char path[4096];
+                char path[4096], alt[4096];
                 snprintf (path, sizeof path, "%s/%s", lib_dirs[d], ents[i]->d_name);
-                if (add_mount (mounts, path) < 0)
-                  n = -n;
+                snprintf (alt, sizeof alt, "%s/%s", ma, ents[i]->d_name);
+                if (add_mount (mounts, path, path) < 0
+                    || (strcmp (lib_dirs[d], ma) && add_mount (mounts, path, alt) < 0))
+                  ret = -1;
                 break;
               }
           free (ents[i]);
         }
       free (ents);
-      if (n < 0)
-        return -1;
     }
-  return 0;
+  return ret;
 }
 
 static int
@@ -87,7 +105,10 @@ find_bins (const struct za_host *h, json_t *mounts)
         snprintf (path, sizeof path, "%s/%s", bin_dirs[d], nvidia_bins[b]);
         if (za_host_stat (h, path, &st) == 0 && S_ISREG (st.st_mode))
           {
-            if (add_mount (mounts, path) < 0)
+            char in_container[512];
+            /* Binaries land on the container's PATH (/usr/bin).  */
+            snprintf (in_container, sizeof in_container, "/usr/bin/%s", nvidia_bins[b]);
+            if (add_mount (mounts, path, in_container) < 0)
               return -1;
             break;
           }
@@ -102,6 +123,7 @@ find_firmware (const struct za_host *h, const char *version, json_t *mounts)
   char rel[512];
   cleanup_free char *dir = NULL;
   struct dirent **ents = NULL;
+  bool fail = false;
   int n;
   if (!version)
     return 0;
@@ -114,13 +136,13 @@ find_firmware (const struct za_host *h, const char *version, json_t *mounts)
       if (ents[i]->d_name[0] != '.')
         {
           snprintf (path, sizeof path, "%s/%s", rel, ents[i]->d_name);
-          if (add_mount (mounts, path) < 0)
-            n = -n;
+          if (add_mount (mounts, path, path) < 0)
+            fail = true;
         }
       free (ents[i]);
     }
   free (ents);
-  return n < 0 && dir && ents ? -1 : 0;
+  return fail ? -1 : 0;
 }
 
 static json_t *

@@ -182,7 +182,16 @@ for v in nvidia amd intel; do
   expect_rc "spec without CDI: 2 $v GPUs by passthrough" 0
   printf '%s' "$out" > "$WORK/cfg-pt-$v.json"
   valid_config "2 $v GPUs by passthrough" "$WORK/cfg-pt-$v.json"
-  check "2 $v GPUs by passthrough: warning about the CDI fallback" grep -q "falling back to direct GPU device passthrough" <<<"$err"
+  check "2 $v GPUs by passthrough: quiet when the host has no CDI spec" bash -c '! grep -q "falling back" <<<"$1"' _ "$err"
+  mkdir -p "$WORK/partial-$v"
+  python3 - "$WORK/cdi-$v"/*.json "$WORK/partial-$v/spec.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1])); s["devices"] = [d for d in s["devices"] if d["name"] != "1"]
+json.dump(s, open(sys.argv[2], "w"))
+PY
+  run env ZAGENT_HOST_ROOT="$WORK/h-$v" CDI_SPEC_DIRS="$WORK/partial-$v" "$ZAGENT" spec -f "$WORK/two-$v.yaml" --no-rootless
+  expect_rc "spec with a CDI spec lacking a GPU: passthrough" 0
+  check "2 $v GPUs, spec lacks one: warning about the CDI fallback" grep -q "falling back to direct GPU device passthrough" <<<"$err"
   check "2 $v GPUs by passthrough: visibility env" pyjson "$WORK/cfg-pt-$v.json" "'${vis[$v]}' in c['process']['env']"
   pt_nodes=$nodes   # passthrough: no /dev/nvidia-modeset
   [ "$v" = nvidia ] && pt_nodes="['/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/nvidia-uvm-tools', '/dev/nvidia0', '/dev/nvidia1']"

@@ -7,15 +7,25 @@
          fork/exec CMD, sleep DELAY_US microseconds, SIGKILL it, reap it;
          print "killed" when the signal ended it, "exited N" when it had
          already finished (exit status N).  CMD's stdout goes to /dev/null.
+     killer reap GRACE_MS -- CMD [ARG...]
+         run CMD as a child subreaper: every process CMD's tree leaves
+         behind is reparented to us.  After CMD exits, reap them for up to
+         GRACE_MS; then print "orphans N" and one line "orphan PID COMM
+         exited|running" each (running ones are SIGKILLed and reaped).
+         The exit status is CMD's (128+signal when killed).
 
-   The exit status is 0 unless the helper itself failed (2 = usage).  */
+   Otherwise the exit status is 0 unless the helper itself failed
+   (2 = usage).  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,7 +43,7 @@ now_us (void)
 static int exec_pipe = -1;
 
 static pid_t
-spawn (char **argv)
+spawn_out (char **argv, bool quiet)
 {
   int p[2];
   pid_t pid;
@@ -42,7 +52,7 @@ spawn (char **argv)
   pid = fork ();
   if (pid == 0)
     {
-      int fd = open ("/dev/null", O_WRONLY);
+      int fd = quiet ? open ("/dev/null", O_WRONLY) : -1;
       if (fd >= 0)
         dup2 (fd, STDOUT_FILENO);
       execvp (argv[0], argv);
@@ -56,6 +66,12 @@ spawn (char **argv)
   else
     exec_pipe = p[0];
   return pid;
+}
+
+static pid_t
+spawn (char **argv)
+{
+  return spawn_out (argv, true);
 }
 
 /* After the child is reaped: 0, or the errno of its failed exec.  */
@@ -79,6 +95,108 @@ reap (pid_t pid, int *status)
   return 0;
 }
 
+static void
+comm_of (pid_t pid, char *buf, size_t n)
+{
+  char p[64];
+  FILE *f;
+  snprintf (p, sizeof p, "/proc/%d/comm", (int) pid);
+  snprintf (buf, n, "?");
+  if ((f = fopen (p, "re")))
+    {
+      if (fgets (buf, (int) n, f))
+        buf[strcspn (buf, "\n")] = '\0';
+      fclose (f);
+    }
+}
+
+/* Our children other than those already reaped: scan /proc for ppid.  */
+static size_t
+children (pid_t *out, size_t max)
+{
+  DIR *d = opendir ("/proc");
+  struct dirent *de;
+  size_t n = 0;
+  pid_t self = getpid ();
+  if (!d)
+    return 0;
+  while ((de = readdir (d)) && n < max)
+    {
+      char p[300], buf[512], *rp;
+      FILE *f;
+      int ppid;
+      if (de->d_name[0] < '1' || de->d_name[0] > '9')
+        continue;
+      snprintf (p, sizeof p, "/proc/%s/stat", de->d_name);
+      if (!(f = fopen (p, "re")))
+        continue;
+      if (fgets (buf, sizeof buf, f) && (rp = strrchr (buf, ')')) && sscanf (rp + 1, " %*c %d", &ppid) == 1
+          && ppid == self)
+        out[n++] = (pid_t) atoi (de->d_name);
+      fclose (f);
+    }
+  closedir (d);
+  return n;
+}
+
+static int
+reap_mode (long long grace_ms, char **argv)
+{
+  pid_t pid, kids[256];
+  int status, e;
+  long long deadline;
+  size_t norphans = 0;
+  char lines[64][64];
+
+  if (prctl (PR_SET_CHILD_SUBREAPER, 1) < 0)
+    return perror ("killer: PR_SET_CHILD_SUBREAPER"), 1;
+  if ((pid = spawn_out (argv, false)) < 0 || reap (pid, &status) < 0)
+    return perror ("killer"), 1;
+  if ((e = exec_failed ()) != 0)
+    return fprintf (stderr, "killer: exec %s: %s\n", argv[0], strerror (e)), 127;
+  fflush (stdout);
+  deadline = now_us () + grace_ms * 1000;
+  for (;;)
+    {
+      siginfo_t si = { 0 };
+      size_t nk;
+      /* peek first, so that the zombie's name can still be read */
+      if (waitid (P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid > 0)
+        {
+          char c[32];
+          comm_of (si.si_pid, c, sizeof c);
+          waitpid (si.si_pid, NULL, 0);
+          if (norphans < 64)
+            snprintf (lines[norphans], sizeof lines[0], "%d %s exited", (int) si.si_pid, c);
+          norphans++;
+          continue;
+        }
+      nk = children (kids, 256);
+      if (nk == 0)
+        break;
+      if (now_us () >= deadline)
+        {
+          for (size_t i = 0; i < nk; i++)
+            {
+              char c[32];
+              comm_of (kids[i], c, sizeof c);
+              kill (kids[i], SIGKILL);
+              waitpid (kids[i], NULL, 0);
+              if (norphans < 64)
+                snprintf (lines[norphans], sizeof lines[0], "%d %s running", (int) kids[i], c);
+              norphans++;
+            }
+          break;
+        }
+      usleep (10000);
+    }
+  printf ("orphans %zu\n", norphans);
+  for (size_t i = 0; i < norphans && i < 64; i++)
+    printf ("orphan %s\n", lines[i]);
+  fflush (stdout);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
 static int
 cmp_ll (const void *a, const void *b)
 {
@@ -89,7 +207,8 @@ cmp_ll (const void *a, const void *b)
 static int
 usage (void)
 {
-  fprintf (stderr, "usage: killer measure N -- CMD...\n       killer kill DELAY_US -- CMD...\n");
+  fprintf (stderr, "usage: killer measure N -- CMD...\n       killer kill DELAY_US -- CMD...\n"
+                   "       killer reap GRACE_MS -- CMD...\n");
   return 2;
 }
 
@@ -98,7 +217,7 @@ main (int argc, char **argv)
 {
   char *end;
   long long n;
-  int status;
+  int status, e;
   pid_t pid;
 
   if (argc < 5 || strcmp (argv[3], "--") != 0)
@@ -121,8 +240,8 @@ main (int argc, char **argv)
           if ((pid = spawn (argv + 4)) < 0 || reap (pid, &status) < 0)
             return perror ("killer"), 1;
           t[i] = now_us () - t0;
-          if ((status = exec_failed ()) != 0)
-            return fprintf (stderr, "killer: exec %s: %s\n", argv[4], strerror (status)), 1;
+          if ((e = exec_failed ()) != 0)
+            return fprintf (stderr, "killer: exec %s: %s\n", argv[4], strerror (e)), 1;
           if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
             return fprintf (stderr, "killer: command failed (status %#x)\n", status), 1;
         }
@@ -151,5 +270,7 @@ main (int argc, char **argv)
         printf ("status %#x\n", status);
       return 0;
     }
+  if (strcmp (argv[1], "reap") == 0)
+    return reap_mode (n, argv + 4);
   return usage ();
 }

@@ -1231,8 +1231,7 @@ matrix_vendor (struct fx *f, int v)
   static const int counts[] = { 1, 2, 8 };
   for (size_t ci = 0; ci < sizeof counts / sizeof *counts; ci++)
     {
-      char host[PATH_MAX], name[64], cdidir[PATH_MAX];
-      snprintf (name, sizeof name, "m-%s-%d", vendors[v], counts[ci]);
+      char host[PATH_MAX], cdidir[PATH_MAX];
       shared_host (host, sizeof host, vendors[v], counts[ci]);
       mkdir_in (host, "/tmp/nvidia-mps");
       mkdir_in (host, "/tmp/nvidia-log");
@@ -2102,7 +2101,8 @@ test_cdi_strict_lenient (void **state)
               "CDI resolution failed for vendor 'amd'", NULL);
   run_clear (&x);
 
-  /* lenient (auto-discovery): a warning, then passthrough */
+  /* lenient (auto-discovery) with no spec of the kind at all: quietly
+     passthrough, as the reference (a CDI-less host is the normal case) */
   current_case = "lenient";
   setenv ("CDI_SPEC_DIRS", empty, 1);
   parse (&x, SVC_HEAD "    resources:\n      gpu: {count: 2}\n");
@@ -2113,7 +2113,8 @@ test_cdi_strict_lenient (void **state)
     assert_int_equal (za_cdi_devices_plan (x.spec, x.svc, &req, &x.cdi, &x.warn, &e), 0);
     assert_null (e);
     assert_false (x.cdi.gpu_via_cdi);
-    assert_chain_has (x.warn, "warning", "falling back to direct GPU device passthrough");
+    for (const struct za_err *w = x.warn; w; w = w->next)
+      assert_null (strstr (w->msg, "falling back"));
     o.cdi = &x.cdi.plan;
     o.gpu_via_cdi = x.cdi.gpu_via_cdi;
     assert_int_equal (za_build_config (x.spec, x.svc, &o, &x.r, &x.err), 0);
