@@ -66,8 +66,44 @@ check_resources (struct vctx *v, const struct za_resources *r, const char *base)
         verr (v, &r->cpu.m, P ("%s.cpu", base), "CPU limit must be a finite number, found %g", r->cpu.v);
       else if (!(r->cpu.v > 0))
         verr (v, &r->cpu.m, P ("%s.cpu", base), "CPU limit must be > 0, found %g", r->cpu.v);
+      else if (r->cpu.v > 1e6)
+        verr (v, &r->cpu.m, P ("%s.cpu", base), "CPU limit %g is larger than any host (at most 1000000 cores)",
+              r->cpu.v);
     }
   check_memory_field (v, &r->memory, P ("%s.memory", base));
+  /* The fields zagent passes on (beyond the reference) are checked against
+     what the kernel accepts, so runc does not fail at container start.  */
+  check_memory_field (v, &r->memory_reservation, P ("%s.memory_reservation", base));
+  if (r->memory_swap.s && strcmp (r->memory_swap.s, "-1"))
+    check_memory_field (v, &r->memory_swap, P ("%s.memory_swap", base));
+  if (r->oom_score_adj.set && (r->oom_score_adj.v < -1000 || r->oom_score_adj.v > 1000))
+    verr (v, &r->oom_score_adj.m, P ("%s.oom_score_adj", base), "oom_score_adj must be between -1000 and 1000, found %lld",
+          (long long) r->oom_score_adj.v);
+  if (r->blkio_weight.set && (r->blkio_weight.v < 10 || r->blkio_weight.v > 1000))
+    verr (v, &r->blkio_weight.m, P ("%s.blkio_weight", base), "blkio_weight must be between 10 and 1000, found %lld",
+          (long long) r->blkio_weight.v);
+  if (r->memory_swappiness.set && r->memory_swappiness.v > 100)
+    verr (v, &r->memory_swappiness.m, P ("%s.memory_swappiness", base),
+          "memory_swappiness must be between 0 and 100, found %lld", (long long) r->memory_swappiness.v);
+  if (r->cpuset.s && (!*r->cpuset.s || strspn (r->cpuset.s, "0123456789,-") != strlen (r->cpuset.s)))
+    verr (v, &r->cpuset.m, P ("%s.cpuset", base), "cpuset `%s` is not a CPU list like 0-3,8", r->cpuset.s);
+  if (r->pids_limit.set && r->pids_limit.v == 0)
+    verr (v, &r->pids_limit.m, P ("%s.pids_limit", base), "pids_limit must not be 0 (use -1 for unlimited)");
+}
+
+/* sysctl names: dotted or slashed kernel parameter names, never a path
+   that could leave /proc/sys.  */
+static void
+check_sysctls (struct vctx *v, const struct za_strmap *m, const char *base)
+{
+  char p[1200];
+  for (size_t i = 0; i < m->n; i++)
+    {
+      const char *k = m->v[i].key.s;
+      if (!*k || k[0] == '/' || k[0] == '.' || za_path_has_dotdot (k) || strstr (k, "..")
+          || strspn (k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/") != strlen (k))
+        verr (v, &m->v[i].key.m, P ("%s.sysctls.%s", base, k), "invalid sysctl name `%s`", k);
+    }
 }
 
 static bool
@@ -331,6 +367,7 @@ check_service (struct vctx *v, const struct za_service *svc)
   check_caps (v, &svc->cap_drop, base, "cap_drop");
   check_storage (v, svc, base);
   check_ulimits (v, svc, base);
+  check_sysctls (v, &svc->sysctls, base);
   za_env_check_refs (&svc->env, v->spec->file, P ("%s.env", base), v->err);
   for (size_t i = 0; i < svc->devices.n; i++)
     {
