@@ -42,7 +42,12 @@ struct gen
   bool rootless, privileged, host_network;
   bool oom;
   struct za_gpu_plan gpu; /* empty without resources.gpu */
+  size_t nerr, nwarn;     /* reported through inerr and warnf */
 };
+
+/* At most this many errors and warnings each (as the decoder): every one
+   is appended at the end of its chain, so thousands would be quadratic.  */
+#define MAX_REPORTED 100
 
 /* jansson helpers: any allocation failure latches g->oom.  */
 static json_t *
@@ -81,6 +86,8 @@ static void __attribute__ ((format (printf, 4, 5)))
 warnf (struct gen *g, const struct za_mark *m, const char *path, const char *fmt, ...)
 {
   va_list ap;
+  if (++g->nwarn > MAX_REPORTED)
+    return;
   va_start (ap, fmt);
   za_err_set_atv (g->warn, ZA_EINPUT, m ? g->file : NULL, m, path, fmt, ap);
   va_end (ap);
@@ -90,6 +97,8 @@ static int __attribute__ ((format (printf, 4, 5)))
 inerr (struct gen *g, const struct za_mark *m, const char *path, const char *fmt, ...)
 {
   va_list ap;
+  if (++g->nerr > MAX_REPORTED)
+    return -1;
   va_start (ap, fmt);
   za_err_set_atv (g->err, ZA_EINPUT, m ? g->file : NULL, m, path, fmt, ap);
   va_end (ap);
@@ -498,12 +507,68 @@ anon_key (const char *target)
   return k;
 }
 
+struct anon_ref
+{
+  char *key;
+  size_t idx;
+};
+
+static int
+anon_ref_cmp (const void *a, const void *b)
+{
+  const struct anon_ref *x = a, *y = b;
+  int r = strcmp (x->key, y->key);
+  return r ? r : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* For each anonymous storage entry, the index of the first earlier one
+   with the same volume key, or SIZE_MAX.  Sorting keeps a long storage
+   list O(n log n) (a pairwise check was quadratic, with an error per
+   pair).  NULL on OOM.  */
+static size_t *
+anon_first_same_key (const struct za_list *sl)
+{
+  size_t *first = malloc ((sl->n ? sl->n : 1) * sizeof *first);
+  struct anon_ref *r = calloc (sl->n ? sl->n : 1, sizeof *r);
+  size_t n = 0;
+  bool ok = first && r;
+  for (size_t i = 0; ok && i < sl->n; i++)
+    {
+      const struct za_storage *st = (const struct za_storage *) sl->v + i;
+      first[i] = SIZE_MAX;
+      if (st->type.v == ZA_STORAGE_ANONYMOUS && st->target.s)
+        {
+          r[n].idx = i;
+          ok = (r[n++].key = anon_key (st->target.s)) != NULL;
+        }
+    }
+  if (ok)
+    {
+      qsort (r, n, sizeof *r, anon_ref_cmp);
+      for (size_t i = 1; i < n; i++)
+        if (strcmp (r[i].key, r[i - 1].key) == 0)
+          first[r[i].idx] = first[r[i - 1].idx] != SIZE_MAX ? first[r[i - 1].idx] : r[i - 1].idx;
+    }
+  for (size_t i = 0; r && i < n; i++)
+    free (r[i].key);
+  free (r);
+  if (!ok)
+    {
+      free (first);
+      return NULL;
+    }
+  return first;
+}
+
 static int
 storage_mounts (struct gen *g, json_t *mounts)
 {
   const struct za_list *sl = &g->svc->storage;
   char path[1200];
   int ret = 0;
+  cleanup_free size_t *anon_first = anon_first_same_key (sl);
+  if (!anon_first)
+    return za_err_set (g->err, ENOMEM, "out of memory");
   for (size_t i = 0; i < sl->n; i++)
     {
       const struct za_storage *st = (const struct za_storage *) sl->v + i;
@@ -554,16 +619,12 @@ storage_mounts (struct gen *g, json_t *mounts)
           if (!key)
             return za_err_set (g->err, ENOMEM, "out of memory");
           /* Two targets with one key (/a/b and /a_b) would share a
-             volume: refuse instead of silently aliasing them.  */
-          for (size_t j = 0; j < i; j++)
-            {
-              const struct za_storage *o = (const struct za_storage *) sl->v + j;
-              cleanup_free char *k2 = o->type.v == ZA_STORAGE_ANONYMOUS ? anon_key (o->target.s) : NULL;
-              if (k2 && strcmp (k2, key) == 0)
-                ret = inerr (g, &st->target.m, path,
-                             "anonymous volume targets `%s` and `%s` map to the same volume key `%s`",
-                             o->target.s, st->target.s, key);
-            }
+             volume: refuse instead of silently aliasing them (one error
+             per later target, naming the first).  */
+          if (anon_first[i] != SIZE_MAX)
+            ret = inerr (g, &st->target.m, path,
+                         "anonymous volume targets `%s` and `%s` map to the same volume key `%s`",
+                         ((const struct za_storage *) sl->v + anon_first[i])->target.s, st->target.s, key);
           if (st->tier.v == ZA_TIER_NETWORK)
             warnf (g, &st->type.m, path, "Network storage tier is NOT SQLite-safe.");
           src = volume_path (g->o, key);

@@ -14,6 +14,7 @@
 
 #include "spec/yaml.h"
 #include "util/fs.h"
+#include "util/strv.h"
 
 #define F ZA_FIELD
 #define NF(a) (sizeof (a) / sizeof (a)[0])
@@ -345,7 +346,10 @@ static int __attribute__ ((format (printf, 3, 4)))
 verr (struct vctx *v, const struct za_mark *m, const char *fmt, ...)
 {
   va_list ap;
-  v->nerr++;
+  /* at most 100 reported, as the decoder: each is appended at the end of
+     the chain, so thousands would be quadratic */
+  if (++v->nerr > 100)
+    return -1;
   va_start (ap, fmt);
   za_err_set_atv (v->err, ZA_EINPUT, v->file, m && m->line ? m : NULL, NULL, fmt, ap);
   va_end (ap);
@@ -424,24 +428,37 @@ validate_edits (struct vctx *v, const struct za_cdi_edits *e, const char *ctx)
                               || strpbrk (c, "/\n")))
         verr (v, &e->intel_rdt->clos_id.m, "%sinvalid intelRdt closID \"%s\"", ctx, c);
     }
-  for (size_t i = 0; i < e->net_devices.n; i++)
+  /* duplicates by sorting: a pairwise check is quadratic in long lists */
+  const char **hn = calloc (e->net_devices.n + 1, sizeof *hn);
+  const char **nn = calloc (e->net_devices.n + 1, sizeof *nn);
+  bool *hdup = NULL, *ndup = NULL;
+  for (size_t i = 0; hn && nn && i < e->net_devices.n; i++)
+    {
+      hn[i] = ((const struct za_cdi_net_device *) e->net_devices.v + i)->host_interface_name.s;
+      nn[i] = ((const struct za_cdi_net_device *) e->net_devices.v + i)->name.s;
+    }
+  if (!hn || !nn || !(hdup = za_dup_flags (hn, e->net_devices.n)) || !(ndup = za_dup_flags (nn, e->net_devices.n)))
+    {
+      v->nerr++;
+      za_err_set (v->err, ENOMEM, "out of memory");
+    }
+  for (size_t i = 0; hdup && ndup && i < e->net_devices.n; i++)
     {
       const struct za_cdi_net_device *d = (const struct za_cdi_net_device *) e->net_devices.v + i;
       if (!d->host_interface_name.s || !*d->host_interface_name.s)
         verr (v, at (&d->host_interface_name.m, &d->m), "%sinvalid (empty) netDevice hostInterfaceName", ctx);
       if (!d->name.s || !*d->name.s)
         verr (v, at (&d->name.m, &d->m), "%sinvalid (empty) netDevice name", ctx);
-      for (size_t j = 0; j < i; j++)
-        {
-          const struct za_cdi_net_device *o = (const struct za_cdi_net_device *) e->net_devices.v + j;
-          if (d->host_interface_name.s && o->host_interface_name.s
-              && !strcmp (d->host_interface_name.s, o->host_interface_name.s))
-            verr (v, &d->host_interface_name.m, "%sduplicate netDevice hostInterfaceName \"%s\"", ctx,
-                  d->host_interface_name.s);
-          if (d->name.s && o->name.s && !strcmp (d->name.s, o->name.s))
-            verr (v, &d->name.m, "%sduplicate netDevice name \"%s\"", ctx, d->name.s);
-        }
+      if (hdup[i])
+        verr (v, &d->host_interface_name.m, "%sduplicate netDevice hostInterfaceName \"%s\"", ctx,
+              d->host_interface_name.s);
+      if (ndup[i])
+        verr (v, &d->name.m, "%sduplicate netDevice name \"%s\"", ctx, d->name.s);
     }
+  free (hn);
+  free (nn);
+  free (hdup);
+  free (ndup);
 }
 
 static int
@@ -452,6 +469,7 @@ validate_spec (struct za_cdi_file *f, struct za_err **err)
   const char *ver = s->cdi_version.s ? s->cdi_version.s : "";
   char buf[512], *kind, *slash;
   const char *p;
+  bool *dup;
 
   if (!za_cdi_version_known (ver))
     return verr (&v, at (&s->cdi_version.m, &s->m), "invalid version \"%s\"", ver);
@@ -473,6 +491,15 @@ validate_spec (struct za_cdi_file *f, struct za_err **err)
   else if ((p = vc_problem ("vendor", f->vendor, buf, sizeof buf)) || (p = vc_problem ("class", f->class, buf, sizeof buf)))
     verr (&v, &s->kind.m, "%s", p);
   validate_edits (&v, &s->edits, "");
+  {
+    const char **names = calloc (s->devices.n + 1, sizeof *names);
+    for (size_t i = 0; names && i < s->devices.n; i++)
+      names[i] = ((const struct za_cdi_device *) s->devices.v + i)->name.s;
+    dup = names ? za_dup_flags (names, s->devices.n) : NULL;
+    free (names);
+    if (!dup)
+      return za_err_set (err, ENOMEM, "out of memory");
+  }
   for (size_t i = 0; i < s->devices.n; i++)
     {
       const struct za_cdi_device *d = (const struct za_cdi_device *) s->devices.v + i;
@@ -484,16 +511,10 @@ validate_spec (struct za_cdi_file *f, struct za_err **err)
       if (edits_empty (&d->edits))
         verr (&v, d->name.s ? &d->name.m : &d->m, "%sinvalid device, empty device edits", ctx);
       validate_edits (&v, &d->edits, ctx);
-      for (size_t j = 0; j < i; j++)
-        {
-          const struct za_cdi_device *o = (const struct za_cdi_device *) s->devices.v + j;
-          if (o->name.s && !strcmp (o->name.s, nm))
-            {
-              verr (&v, &d->name.m, "invalid spec, multiple device \"%s\"", nm);
-              break;
-            }
-        }
+      if (dup[i])
+        verr (&v, &d->name.m, "invalid spec, multiple device \"%s\"", nm);
     }
+  free (dup);
   if (s->devices.n == 0)
     verr (&v, at (&s->devices.m, &s->m), "invalid spec, no devices");
   return v.nerr ? -1 : 0;

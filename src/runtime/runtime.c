@@ -319,3 +319,13 @@ za_runtime_status (const json_t *state)
 {
   return state ? json_string_value (json_object_get (state, "status")) : NULL;
 }
+
+bool
+za_runtime_known (const struct za_runtime *rt, const char *id)
+{
+  cleanup_free char *p = NULL;
+  struct stat st;
+  if (asprintf (&p, "%s/%s", rt->root, id) < 0)
+    return true; /* when in doubt, assume it exists */
+  return stat (p, &st) == 0;
+}

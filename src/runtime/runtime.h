@@ -44,6 +44,10 @@ int za_runtime_delete (const struct za_runtime *rt, const char *id, bool force, 
    know the id.  */
 int za_runtime_state (const struct za_runtime *rt, const char *id, json_t **out, struct za_err **err);
 
+/* Whether the runtime keeps state for ID (runc, crun and youki all keep
+   a directory <root>/<id>): a stat instead of a runtime process.  */
+bool za_runtime_known (const struct za_runtime *rt, const char *id);
+
 /* "created", "running", "stopped", … or NULL.  */
 const char *za_runtime_status (const json_t *state);
 

@@ -255,6 +255,7 @@ za_env_resolve (const struct za_strmap *env, const struct za_secrets *sec, const
                 const char *path, struct za_strv *out, struct za_err **warn, struct za_err **err)
 {
   int ret = 0;
+  size_t first = out->n;
   char p[1200];
   for (size_t i = 0; i < env->n; i++)
     {
@@ -299,11 +300,13 @@ za_env_resolve (const struct za_strmap *env, const struct za_secrets *sec, const
         char *entry = NULL;
         if (asprintf (&entry, "%s=%s", kv->key.s, v) < 0)
           return za_err_set (err, ENOMEM, "out of memory");
-        za_env_remove_key (out, kv->key.s, strlen (kv->key.s));
+        /* replaces earlier entries with this key: za_env_settle below */
         if (za_strv_push_take (out, entry) < 0)
           return za_err_set (err, ENOMEM, "out of memory");
       }
     }
+  if (za_env_settle (out, first) < 0)
+    return za_err_set (err, ENOMEM, "out of memory");
   return ret;
 }
 

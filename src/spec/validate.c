@@ -6,6 +6,7 @@
 #include "spec/spec.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -19,18 +20,26 @@
 #include "spec/syntax.h"
 #include "spec/units.h"
 #include "util/fs.h"
+#include "util/strv.h"
 
 struct vctx
 {
   const struct za_spec *spec;
   struct za_err **err;
   char path[1024];
+  size_t nerr;
 };
+
+/* Like the decoder, report at most this many problems: each one is
+   appended at the end of the chain, so thousands would be quadratic.  */
+#define MAX_REPORTED 100
 
 static int __attribute__ ((format (printf, 4, 5)))
 verr (struct vctx *v, const struct za_mark *m, const char *path, const char *fmt, ...)
 {
   va_list ap;
+  if (++v->nerr > MAX_REPORTED)
+    return -1;
   va_start (ap, fmt);
   za_err_set_atv (v->err, ZA_EINPUT, v->spec->file, m, path, fmt, ap);
   va_end (ap);
@@ -122,6 +131,20 @@ static void
 check_endpoints (struct vctx *v, const struct za_list *eps, const char *base, bool uniq)
 {
   char p[1200];
+  bool *dup = NULL;
+  if (uniq)
+    {
+      const char **names = calloc (eps->n ? eps->n : 1, sizeof *names);
+      for (size_t i = 0; names && i < eps->n; i++)
+        names[i] = ((const struct za_endpoint *) eps->v + i)->name.s;
+      dup = names ? za_dup_flags (names, eps->n) : NULL;
+      free (names);
+      if (!dup)
+        {
+          za_err_set (v->err, ENOMEM, "out of memory");
+          return;
+        }
+    }
   for (size_t i = 0; i < eps->n; i++)
     {
       const struct za_endpoint *e = (const struct za_endpoint *) eps->v + i;
@@ -129,16 +152,8 @@ check_endpoints (struct vctx *v, const struct za_list *eps, const char *base, bo
         verr (v, &e->name.m, P ("%s[%zu].name", base, i), "endpoint name cannot be empty");
       if (e->port.set && e->port.v < 1)
         verr (v, &e->port.m, P ("%s[%zu].port", base, i), "port must be between 1-65535");
-      if (uniq)
-        for (size_t j = 0; j < i; j++)
-          {
-            const struct za_endpoint *o = (const struct za_endpoint *) eps->v + j;
-            if (e->name.s && o->name.s && strcmp (e->name.s, o->name.s) == 0)
-              {
-                verr (v, &e->name.m, base, "duplicate endpoint '%s'", e->name.s);
-                break;
-              }
-          }
+      if (dup && dup[i])
+        verr (v, &e->name.m, base, "duplicate endpoint '%s'", e->name.s);
       if (e->tunnel && e->tunnel->access && e->tunnel->access->max_ttl.s)
         {
           const struct za_str *t = &e->tunnel->access->max_ttl;
@@ -151,6 +166,7 @@ check_endpoints (struct vctx *v, const struct za_list *eps, const char *base, bo
           free (reason);
         }
     }
+  free (dup);
 }
 
 /* A container-side path: absolute, no "..".  */

@@ -11,6 +11,7 @@ struct za_arena_block;
 struct za_arena
 {
   struct za_arena_block *head;
+  size_t next_block; /* size of the next regular block; 0 = first */
 };
 
 /* Zeroed memory, or NULL on OOM (or when N*SIZE overflows).  */

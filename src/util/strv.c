@@ -113,3 +113,118 @@ za_env_replace_kv (struct za_strv *env, const char *key, const char *value)
   za_env_remove_key (env, key, strlen (key));
   return za_strv_pushf (env, "%s=%s", key, value);
 }
+
+/* za_env_settle: KEY is the text before the first '=' (all of it without
+   one).  */
+struct env_key
+{
+  const char *s;
+  size_t len, idx;
+};
+
+static size_t
+env_key_len (const char *e)
+{
+  const char *eq = strchr (e, '=');
+  return eq ? (size_t) (eq - e) : strlen (e);
+}
+
+static int
+env_key_cmp_only (const struct env_key *x, const struct env_key *y)
+{
+  int r = memcmp (x->s, y->s, x->len < y->len ? x->len : y->len);
+  return r ? r : (x->len > y->len) - (x->len < y->len);
+}
+
+static int
+env_key_cmp (const void *a, const void *b)
+{
+  const struct env_key *x = a, *y = b;
+  int r = env_key_cmp_only (x, y);
+  return r ? r : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int
+env_key_search (const void *a, const void *b)
+{
+  return env_key_cmp_only (a, b);
+}
+
+int
+za_env_settle (struct za_strv *env, size_t first)
+{
+  size_t n = env->n > first ? env->n - first : 0, out = 0;
+  struct env_key *k;
+  bool *drop;
+
+  if (n == 0)
+    return 0;
+  k = malloc (n * sizeof *k);
+  drop = calloc (env->n, sizeof *drop);
+  if (!k || !drop)
+    {
+      free (k);
+      free (drop);
+      return -1;
+    }
+  for (size_t i = 0; i < n; i++)
+    k[i] = (struct env_key) { env->v[first + i], env_key_len (env->v[first + i]), first + i };
+  qsort (k, n, sizeof *k, env_key_cmp);
+  /* an appended entry set again later is dropped ...  */
+  for (size_t i = 0; i + 1 < n; i++)
+    if (env_key_cmp_only (&k[i], &k[i + 1]) == 0)
+      drop[k[i].idx] = true;
+  /* ... and so is an earlier entry whose key was appended  */
+  for (size_t i = 0; i < first; i++)
+    {
+      struct env_key q = { env->v[i], env_key_len (env->v[i]), i };
+      drop[i] = bsearch (&q, k, n, sizeof *k, env_key_search) != NULL;
+    }
+  for (size_t i = 0; i < env->n; i++)
+    if (drop[i])
+      free (env->v[i]);
+    else
+      env->v[out++] = env->v[i];
+  env->n = out;
+  env->v[out] = NULL;
+  free (k);
+  free (drop);
+  return 0;
+}
+
+struct name_ref
+{
+  const char *s;
+  size_t idx;
+};
+
+static int
+name_ref_cmp (const void *a, const void *b)
+{
+  const struct name_ref *x = a, *y = b;
+  int r = strcmp (x->s, y->s);
+  return r ? r : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+bool *
+za_dup_flags (const char *const *names, size_t n)
+{
+  bool *dup = calloc (n ? n : 1, sizeof *dup);
+  struct name_ref *r = calloc (n ? n : 1, sizeof *r);
+  size_t m = 0;
+  if (!dup || !r)
+    {
+      free (dup);
+      free (r);
+      return NULL;
+    }
+  for (size_t i = 0; i < n; i++)
+    if (names[i])
+      r[m++] = (struct name_ref) { names[i], i };
+  qsort (r, m, sizeof *r, name_ref_cmp);
+  for (size_t i = 1; i < m; i++)
+    if (strcmp (r[i].s, r[i - 1].s) == 0)
+      dup[r[i].idx] = true;
+  free (r);
+  return dup;
+}

@@ -27,6 +27,15 @@ int za_env_replace (struct za_strv *env, const char *entry);
 void za_env_remove_key (struct za_strv *env, const char *key, size_t keylen);
 /* The same with KEY and VALUE apart.  */
 int za_env_replace_kv (struct za_strv *env, const char *key, const char *value);
+/* The entries from index FIRST on were appended in order, each meant to
+   replace every earlier entry with its key (as za_env_replace would have):
+   remove those earlier entries.  O(n log n) where a za_env_replace per
+   entry is quadratic.  0, or -1 on OOM (ENV unchanged).  */
+int za_env_settle (struct za_strv *env, size_t first);
+
+/* Duplicate names in O(n log n): a malloc'd array where [i] is true when
+   NAMES[i] is not NULL and equals an earlier NAMES[j].  NULL on OOM.  */
+bool *za_dup_flags (const char *const *names, size_t n);
 
 static inline void
 za_strv_clearp (struct za_strv *s)

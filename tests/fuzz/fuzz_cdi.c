@@ -1,5 +1,5 @@
 /* Fuzz target: a CDI spec file (JSON or YAML), za_cdi_file_parse.  When
-   it is valid, the plan "every device of the file" (spec-level edits
+   it is valid, the plan "every device of the file" (the spec-level edits
    first, then each device's, the order za_cdi_resolve produces) is
    applied with za_cdi_apply to a small base OCI config, with host device
    lookups going to an empty temporary host root.  */
@@ -81,8 +81,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   plan.edits = calloc (n + 1, sizeof *plan.edits);
   if (!plan.edits)
     abort ();
-  if (f->spec.has_edits)
-    plan.edits[plan.n++] = &f->spec.edits;
+  plan.edits[plan.n++] = &f->spec.edits;
   for (size_t i = 0; i < n; i++)
     {
       const struct za_cdi_device *d = (const struct za_cdi_device *) f->spec.devices.v + i;

@@ -4,7 +4,14 @@
    nodes after alias expansion, 1 MiB per scalar, 100,000 items per
    sequence, 16 MiB per document), deployment specs, CDI spec files (the
    same YAML limits, 4 MiB per file) and image configs (8 MiB per file,
-   JSON nesting 2048).  Every expected message and position is exact.  */
+   JSON nesting 2048).  Every expected message and position is exact.
+
+   Within those limits nothing may be quadratic: the last tests take
+   lists and maps of 100,000 entries (env, storage, endpoints, CDI devices
+   and netDevices) through validation and config generation, which took
+   minutes (or ran out of memory) before duplicate checks were sorted,
+   env replacement was settled in one pass and error lists were capped at
+   100 per stage.  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +27,7 @@
 
 #include <cmocka.h>
 
+#include "bundle/build.h"
 #include "cdi/cdi.h"
 #include "oci/image_config.h"
 #include "spec/spec.h"
@@ -27,6 +35,7 @@
 #include "util/arena.h"
 #include "util/err.h"
 #include "util/fs.h"
+#include "util/strv.h"
 
 #define MiB (1024u * 1024u)
 
@@ -519,6 +528,240 @@ test_sequence_length_spec_and_cdi (void **state)
   expect_one (f->err, "vendor.yaml:4:300009: sequence longer than the limit of 100000 items");
 }
 
+/* ---- nothing quadratic within the limits ---------------------------- */
+
+/* Generous: each of these took minutes before; now well under a second
+   (a few under ASan on a loaded machine).  */
+#ifdef __SANITIZE_ADDRESS__
+#define QUICK 30.0
+#else
+#define QUICK 10.0
+#endif
+
+#define BIG_HEAD "version: v1\ndeployment: big-lists\nservices:\n  web:\n    image:\n      name: nginx\n"
+
+/* BIG_HEAD, then SECTION, then N lines of FMT (with %zu = the index).  */
+static char *
+big_spec (const char *section, const char *fmt, size_t n)
+{
+  char *b = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream (&b, &len);
+  assert_non_null (m);
+  fputs (BIG_HEAD, m);
+  fputs (section, m);
+  for (size_t i = 0; i < n; i++)
+    fprintf (m, fmt, i);
+  assert_int_equal (fclose (m), 0);
+  return b;
+}
+
+static struct za_build_opts
+build_opts (struct fx *f)
+{
+  struct za_build_opts o = { 0 };
+  o.replica = 1;
+  o.rootless = 0;
+  o.host.root = f->dir; /* empty: no devices, no cgroup files */
+  setenv ("ZLAYER_CGROUP_PARENT", "/zagent-limits", 1);
+  return o;
+}
+
+static void
+expect_count (const struct za_err *e, size_t n, const char *first)
+{
+  char *m;
+  assert_int_equal (za_err_count (e), n);
+  m = za_err_format (e);
+  assert_non_null (m);
+  if (strcmp (m, first) != 0)
+    fail_msg ("first error: %s\nwant: %s", m, first);
+  free (m);
+}
+
+static void
+test_env_100k_entries (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_opts o = build_opts (f);
+  struct za_build_result r;
+  struct za_image_config *ic = NULL;
+  json_t *env;
+  double t0, secs;
+  const char *cfg = "{\"config\":{\"Env\":[\"K000007=image\",\"X=1\",\"X=2\",\"K099999=image\"]}}";
+
+  assert_int_equal (za_image_config_parse ("c.json", cfg, strlen (cfg), &ic, &f->err), 0);
+  o.image = ic;
+  f->buf = big_spec ("    env:\n", "      K%06zu: v\n", 100000);
+  t0 = now ();
+  assert_int_equal (spec_parse (f, f->buf, strlen (f->buf)), 0);
+  assert_int_equal (za_spec_validate (f->spec, &f->err), 0);
+  assert_int_equal (za_build_config (f->spec, f->spec->d.services.v[0].val, &o, &r, &f->err), 0);
+  secs = now () - t0;
+  /* image X=1 X=2 (kept: nothing replaces them), PATH, TERM, then the
+     spec's 100000 in document order; K000007 and K099999 replaced */
+  env = json_object_get (json_object_get (r.config, "process"), "env");
+  assert_int_equal (json_array_size (env), 100004);
+  assert_string_equal (json_string_value (json_array_get (env, 0)), "X=1");
+  assert_string_equal (json_string_value (json_array_get (env, 1)), "X=2");
+  assert_string_equal (json_string_value (json_array_get (env, 2)),
+                       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  assert_string_equal (json_string_value (json_array_get (env, 3)), "TERM=xterm");
+  assert_string_equal (json_string_value (json_array_get (env, 4)), "K000000=v");
+  assert_string_equal (json_string_value (json_array_get (env, 11)), "K000007=v");
+  assert_string_equal (json_string_value (json_array_get (env, 100003)), "K099999=v");
+  za_build_result_clear (&r);
+  za_image_config_free (ic);
+  if (secs > QUICK)
+    fail_msg ("100000 env entries took %.3f s", secs);
+}
+
+static void
+test_env_settle_semantics (void **state)
+{
+  struct za_strv env = { 0 };
+  (void) state;
+  /* as za_env_replace for each entry from index 4 on */
+  const char *in[] = { "A=1", "B=1", "A=2", "C", "B=new", "D=1", "C=x", "D=2", NULL };
+  for (size_t i = 0; in[i]; i++)
+    assert_int_equal (za_strv_push (&env, in[i]), 0);
+  assert_int_equal (za_env_settle (&env, 4), 0);
+  assert_int_equal (env.n, 5);
+  assert_string_equal (env.v[0], "A=1");
+  assert_string_equal (env.v[1], "A=2");
+  assert_string_equal (env.v[2], "B=new");
+  assert_string_equal (env.v[3], "C=x");
+  assert_string_equal (env.v[4], "D=2");
+  assert_null (env.v[5]);
+  assert_int_equal (za_env_settle (&env, 5), 0); /* nothing appended */
+  assert_int_equal (env.n, 5);
+  za_strv_clear (&env);
+}
+
+static void
+test_storage_100k_anonymous (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_opts o = build_opts (f);
+  struct za_build_result r;
+  struct za_volume vol = { "_anon_a_b", "/srv/ab" };
+  double t0, secs;
+  const char *three = BIG_HEAD "    storage:\n"
+                               "      - {type: anonymous, target: /a/b}\n"
+                               "      - {type: anonymous, target: /a_b}\n"
+                               "      - {type: anonymous, target: //a/b}\n";
+
+  /* one error per later target, naming the first */
+  o.volumes = &vol;
+  o.nvolumes = 1;
+  assert_int_equal (spec_parse (f, three, strlen (three)), 0);
+  assert_int_equal (za_build_config (f->spec, f->spec->d.services.v[0].val, &o, &r, &f->err), -1);
+  expect_count (f->err, 2,
+                "limits.yaml:9:35: services.web.storage[1]: anonymous volume targets `/a/b` and `/a_b` "
+                "map to the same volume key `_anon_a_b`");
+  assert_string_equal (f->err->next->msg,
+                       "anonymous volume targets `/a/b` and `//a/b` map to the same volume key `_anon_a_b`");
+  za_build_result_clear (&r);
+
+  /* 100000 distinct targets, none prepared: 100 errors, quickly; the
+     same target 100000 times (every pair collides): 100 errors */
+  o.volumes = NULL;
+  o.nvolumes = 0;
+  f->buf = big_spec ("    storage:\n", "      - {type: anonymous, target: /a%zu}\n", 100000);
+  t0 = now ();
+  assert_int_equal (spec_parse (f, f->buf, strlen (f->buf)), 0);
+  assert_int_equal (za_build_config (f->spec, f->spec->d.services.v[0].val, &o, &r, &f->err), -1);
+  expect_count (f->err, 100,
+                "limits.yaml:8:35: services.web.storage[0]: anonymous volume for '/a0' not prepared "
+                "(pass --volume _anon_a0=PATH)");
+  za_build_result_clear (&r);
+  free (f->buf);
+  f->buf = big_spec ("    storage:\n", "      - {type: anonymous, target: /same}\n", 100000);
+  assert_int_equal (spec_parse (f, f->buf, strlen (f->buf)), 0);
+  assert_int_equal (za_build_config (f->spec, f->spec->d.services.v[0].val, &o, &r, &f->err), -1);
+  assert_int_equal (za_err_count (f->err), 100);
+  za_build_result_clear (&r);
+  secs = now () - t0;
+  if (secs > QUICK)
+    fail_msg ("100000 anonymous volumes took %.3f s", secs);
+}
+
+static void
+test_endpoints_100k (void **state)
+{
+  struct fx *f = *state;
+  double t0, secs;
+  const char *dup = BIG_HEAD "    endpoints:\n"
+                             "      - {name: a, protocol: http, port: 80}\n"
+                             "      - {name: b, protocol: http, port: 81}\n"
+                             "      - {name: a, protocol: http, port: 82}\n"
+                             "      - {name: a, protocol: http, port: 83}\n";
+
+  assert_int_equal (spec_parse (f, dup, strlen (dup)), 0);
+  assert_int_equal (za_spec_validate (f->spec, &f->err), -1);
+  expect_count (f->err, 2, "limits.yaml:10:16: services.web.endpoints: duplicate endpoint 'a'");
+  assert_int_equal (f->err->next->line, 11);
+
+  t0 = now ();
+  f->buf = big_spec ("    endpoints:\n", "      - {name: e%zu, protocol: http, port: 80}\n", 100000);
+  assert_int_equal (spec_parse (f, f->buf, strlen (f->buf)), 0);
+  assert_int_equal (za_spec_validate (f->spec, &f->err), 0);
+  assert_null (f->err);
+  /* all invalid: 100 reported */
+  free (f->buf);
+  f->buf = big_spec ("    endpoints:\n", "      - {name: e, protocol: http, port: 0}\n", 100000);
+  assert_int_equal (spec_parse (f, f->buf, strlen (f->buf)), 0);
+  assert_int_equal (za_spec_validate (f->spec, &f->err), -1);
+  expect_count (f->err, 100, "limits.yaml:8:41: services.web.endpoints[0].port: port must be between 1-65535");
+  secs = now () - t0;
+  if (secs > QUICK)
+    fail_msg ("100000 endpoints took %.3f s", secs);
+}
+
+static void
+test_cdi_100k_devices (void **state)
+{
+  struct fx *f = *state;
+  char *b = NULL;
+  size_t len = 0;
+  FILE *m;
+  double t0, secs;
+  /* netDevices need cdiVersion 1.1.0 */
+  const char *dup = "cdiVersion: 1.1.0\nkind: vendor.com/class\ndevices:\n"
+                    "- {name: a, containerEdits: {env: [A=1]}}\n"
+                    "- {name: a, containerEdits: {env: [A=1]}}\n"
+                    "- {name: a, containerEdits: {env: [A=1]}}\n"
+                    "containerEdits:\n  netDevices:\n"
+                    "  - {hostInterfaceName: h, name: n1}\n"
+                    "  - {hostInterfaceName: h, name: n2}\n"
+                    "  - {hostInterfaceName: h, name: n2}\n";
+
+  assert_int_equal (cdi_parse (f, dup, strlen (dup)), -1);
+  expect_count (f->err, 5, "vendor.yaml:10:25: duplicate netDevice hostInterfaceName \"h\"");
+  assert_string_equal (f->err->next->next->msg, "duplicate netDevice name \"n2\"");
+  assert_string_equal (f->err->next->next->next->msg, "invalid spec, multiple device \"a\"");
+  assert_int_equal (f->err->next->next->next->line, 5);
+  assert_int_equal (f->err->next->next->next->next->line, 6);
+
+  t0 = now ();
+  m = open_memstream (&b, &len);
+  assert_non_null (m);
+  fputs ("cdiVersion: 1.1.0\nkind: vendor.com/class\ncontainerEdits:\n  netDevices:\n", m);
+  for (size_t i = 0; i < 50000; i++)
+    fprintf (m, "  - {hostInterfaceName: h%zu, name: n%zu}\n", i, i);
+  fputs ("devices:\n", m);
+  for (size_t i = 0; i < 50000; i++)
+    fprintf (m, "- {name: d%zu, containerEdits: {env: [A=1]}}\n", i);
+  assert_int_equal (fclose (m), 0);
+  f->buf = b;
+  assert_int_equal (cdi_parse (f, b, len), 0);
+  assert_null (f->err);
+  assert_int_equal (f->cdi->spec.devices.n, 50000);
+  secs = now () - t0;
+  if (secs > QUICK)
+    fail_msg ("50000 CDI devices and netDevices took %.3f s", secs);
+}
+
 int
 main (void)
 {
@@ -537,6 +780,11 @@ main (void)
     T (test_scalar_length_quoted_and_keys),
     T (test_sequence_length_yaml),
     T (test_sequence_length_spec_and_cdi),
+    T (test_env_100k_entries),
+    T (test_env_settle_semantics),
+    T (test_storage_100k_anonymous),
+    T (test_endpoints_100k),
+    T (test_cdi_100k_devices),
 #undef T
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
