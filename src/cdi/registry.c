@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include "cdi/cdi.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,8 @@
 #include <sys/stat.h>
 
 #include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/strv.h"
 
 static const char *const default_dirs[] = { "/etc/cdi", "/var/run/cdi" };
 
@@ -38,12 +39,6 @@ has_spec_ext (const char *n)
 {
   size_t l = strlen (n);
   return (l > 5 && !strcmp (n + l - 5, ".json")) || (l > 5 && !strcmp (n + l - 5, ".yaml"));
-}
-
-static int
-cmp_str (const void *a, const void *b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
 static int
@@ -88,54 +83,29 @@ set_dirs (struct za_cdi_registry *r, const char *const *dirs, size_t ndirs)
   return 0;
 }
 
+/* Spec files: *.json and *.yaml directly inside, regular files or
+   symlinks to them; no subdirectories.  */
+static bool
+is_spec_file (int dfd, const char *name, void *ud)
+{
+  struct stat st;
+  (void) ud;
+  return has_spec_ext (name) && fstatat (dfd, name, &st, 0) == 0 && S_ISREG (st.st_mode);
+}
+
 /* Sorted names of spec files in DIR; a missing directory is empty.  */
 static int
-list_dir (const char *dir, char ***out, size_t *n, struct za_err **reg_errors)
+list_dir (const char *dir, struct za_strv *names, struct za_err **reg_errors)
 {
-  cleanup_dir DIR *d = opendir (dir);
-  struct dirent *de;
-  char **v = NULL;
-  size_t cap = 0;
-  *n = 0;
-  *out = NULL;
-  if (!d)
+  int e = 0;
+  if (za_dir_list (dir, is_spec_file, NULL, names, &e) < 0)
     {
-      if (errno != ENOENT && errno != ENOTDIR)
-        za_err_set_at (reg_errors, dir, NULL, NULL, "cannot read CDI spec directory: %s", strerror (errno));
-      return 0;
+      if (e == ENOMEM)
+        return -1;
+      if (e != ENOTDIR)
+        za_err_set_at (reg_errors, dir, NULL, NULL, "cannot read CDI spec directory: %s", strerror (e));
     }
-  while ((de = readdir (d)))
-    {
-      struct stat st;
-      cleanup_free char *p = NULL;
-      if (!has_spec_ext (de->d_name))
-        continue;
-      if (asprintf (&p, "%s/%s", dir, de->d_name) < 0)
-        goto oom;
-      /* Regular files, symlinks to them followed; no subdirectories.  */
-      if (stat (p, &st) < 0 || !S_ISREG (st.st_mode))
-        continue;
-      if (*n == cap)
-        {
-          char **nv = realloc (v, (cap = cap ? cap * 2 : 16) * sizeof *nv);
-          if (!nv)
-            goto oom;
-          v = nv;
-        }
-      if (!(v[*n] = strdup (de->d_name)))
-        goto oom;
-      (*n)++;
-    }
-  if (*n > 1) /* v is NULL for an empty directory: qsort's pointer must not be */
-    qsort (v, *n, sizeof *v, cmp_str);
-  *out = v;
   return 0;
-oom:
-  for (size_t i = 0; i < *n; i++)
-    free (v[i]);
-  free (v);
-  *n = 0;
-  return -1;
 }
 
 static int
@@ -250,18 +220,13 @@ za_cdi_registry_load (const char *const *dirs, size_t ndirs, struct za_cdi_regis
     goto oom;
   for (size_t d = 0; d < r->ndirs; d++)
     {
-      char **names = NULL;
-      size_t n = 0;
+      struct za_strv names = { 0 };
       int ret = 0;
-      if (list_dir (r->dirs[d], &names, &n, &r->errors) < 0)
+      if (list_dir (r->dirs[d], &names, &r->errors) < 0)
         goto oom;
-      for (size_t i = 0; i < n; i++)
-        {
-          if (ret == 0)
-            ret = load_one (r, r->dirs[d], names[i], (int) d);
-          free (names[i]);
-        }
-      free (names);
+      for (size_t i = 0; i < names.n && ret == 0; i++)
+        ret = load_one (r, r->dirs[d], names.v[i], (int) d);
+      za_strv_clear (&names);
       if (ret < 0)
         goto oom;
     }

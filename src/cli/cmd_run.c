@@ -31,6 +31,7 @@
 #include "spec/syntax.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/strv.h"
 
 #define DEFAULT_STOP_GRACE_NS (10ull * 1000000000ull)
 
@@ -322,8 +323,7 @@ cli_cmd_ps (int argc, char **argv)
   static const struct option longopts[] = { { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
                                              { NULL, 0, NULL, 0 } };
   struct za_err *err = NULL;
-  char **ids = NULL;
-  size_t n = 0;
+  cleanup_strv struct za_strv ids = { 0 };
   bool json = false;
   json_t *arr = NULL;
   int opt;
@@ -341,22 +341,21 @@ cli_cmd_ps (int argc, char **argv)
       default:
         return cli_usage_error ("ps", "unknown option `%s`", argv[optind - 1]);
       }
-  if (za_state_list (&ids, &n, &err) < 0)
+  if (za_state_list (&ids, &err) < 0)
     return cli_exit_for (err);
   if (json)
     arr = json_array ();
   else
     printf ("%-28s %-10s %-8s %-6s %-20s %s\n", "CONTAINER ID", "STATUS", "PID", "RT", "CREATED", "BUNDLE");
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < ids.n; i++)
     {
       struct za_cstate cs;
       struct za_runtime rt = { 0 };
       json_t *st = NULL;
       const char *status;
-      if (load (ids[i], &cs, &rt, &err) < 0)
+      if (load (ids.v[i], &cs, &rt, &err) < 0)
         {
           za_runtime_clear (&rt);
-          free (ids[i]);
           continue;
         }
       status = status_of (&rt, cs.id, &st, &err);
@@ -382,9 +381,7 @@ cli_cmd_ps (int argc, char **argv)
       json_decref (st);
       za_cstate_clear (&cs);
       za_runtime_clear (&rt);
-      free (ids[i]);
     }
-  free (ids);
   if (json)
     {
       char *s = json_dumps (arr, JSON_INDENT (2));

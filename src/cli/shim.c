@@ -40,25 +40,14 @@ real_runtime (void)
 {
   const char *env = getenv ("ZAGENT_SHIM_RUNTIME");
   const char *names[] = { "runc", "crun", "youki", NULL };
-  const char *path = getenv ("PATH");
   cleanup_free char *self = realpath ("/proc/self/exe", NULL);
   if (env && *env)
     return strdup (env);
   for (int i = 0; names[i]; i++)
     {
-      cleanup_free char *copy = strdup (path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-      char *save = NULL;
-      for (char *d = copy ? strtok_r (copy, ":", &save) : NULL; d; d = strtok_r (NULL, ":", &save))
-        {
-          char *p = NULL, *real;
-          if (asprintf (&p, "%s/%s", d, names[i]) < 0)
-            return NULL;
-          real = access (p, X_OK) == 0 ? realpath (p, NULL) : NULL;
-          free (p);
-          if (real && (!self || strcmp (real, self)))
-            return real;
-          free (real);
-        }
+      char *p = za_path_lookup (names[i], self);
+      if (p)
+        return p;
     }
   return NULL;
 }

@@ -166,6 +166,12 @@ passthrough (const struct za_gpu_ctx *c, const struct za_gpu_spec *gpu, enum za_
   if (za_gpu_detect (c->host, &l, err) < 0)
     return -1;
   have = za_gpu_count (&l, v);
+  if (gpu->count.v > ZA_GPU_MAX_COUNT)
+    {
+      ret = input_err (c, &gpu->count.m, err, "requested %lld GPUs; at most %d can be passed through",
+                       (long long) gpu->count.v, ZA_GPU_MAX_COUNT);
+      goto out;
+    }
   if (v != ZA_GPU_OTHER && (uint64_t) gpu->count.v > have)
     {
       ret = input_err (c, &gpu->count.m, err, "requested %lld %s GPU%s but the host has %zu",

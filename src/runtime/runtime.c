@@ -47,30 +47,6 @@ za_runtime_clear (struct za_runtime *rt)
   *rt = (struct za_runtime) { 0 };
 }
 
-static char *
-search_path (const char *name)
-{
-  const char *path = getenv ("PATH");
-  cleanup_free char *copy = strdup (path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-  char *save = NULL;
-  if (!copy)
-    return NULL;
-  for (char *d = strtok_r (copy, ":", &save); d; d = strtok_r (NULL, ":", &save))
-    {
-      char *p = NULL;
-      if (asprintf (&p, "%s/%s", d, name) < 0)
-        return NULL;
-      if (access (p, X_OK) == 0)
-        {
-          char *real = realpath (p, NULL);
-          free (p);
-          return real;
-        }
-      free (p);
-    }
-  return NULL;
-}
-
 int
 za_runtime_find (const char *want, const char *root, struct za_runtime *out, struct za_err **err)
 {
@@ -88,14 +64,14 @@ za_runtime_find (const char *want, const char *root, struct za_runtime *out, str
     }
   else if (want)
     {
-      out->path = search_path (want);
+      out->path = za_path_lookup (want, NULL);
       if (!out->path)
         return za_err_set (err, ZA_EINPUT, "runtime `%s` not found on PATH", want);
     }
   else
     {
       for (int i = 0; defaults[i] && !out->path; i++)
-        out->path = search_path (defaults[i]);
+        out->path = za_path_lookup (defaults[i], NULL);
       if (!out->path)
         return za_err_set (err, ZA_EINPUT, "no OCI runtime found on PATH (runc, crun, youki); use --runtime");
     }

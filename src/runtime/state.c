@@ -2,7 +2,6 @@
 #include "runtime/state.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -14,6 +13,7 @@
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/strv.h"
 
 bool
 za_container_id_valid (const char *id)
@@ -139,49 +139,22 @@ za_state_remove (const char *id, struct za_err **err)
   return za_rm_rf_at (dfd, id, err);
 }
 
-static int
-cmp (const void *a, const void *b)
+static bool
+is_record (int dfd, const char *name, void *ud)
 {
-  return strcmp (*(char *const *) a, *(char *const *) b);
+  (void) dfd;
+  (void) ud;
+  return za_container_id_valid (name);
 }
 
 int
-za_state_list (char ***ids, size_t *n, struct za_err **err)
+za_state_list (struct za_strv *ids, struct za_err **err)
 {
   cleanup_free char *base = za_state_dir ();
-  cleanup_dir DIR *d = NULL;
-  struct dirent *de;
-  char **v = NULL;
-  size_t cap = 0;
-  *ids = NULL;
-  *n = 0;
+  int e = 0;
   if (!base)
     return za_err_set (err, ENOMEM, "out of memory");
-  d = opendir (base);
-  if (!d)
-    return errno == ENOENT ? 0 : za_err_set (err, errno, "opendir `%s`: %s", base, strerror (errno));
-  while ((de = readdir (d)))
-    {
-      if (!za_container_id_valid (de->d_name))
-        continue;
-      if (*n == cap)
-        {
-          char **nv = realloc (v, (cap = cap ? cap * 2 : 16) * sizeof *nv);
-          if (!nv)
-            goto oom;
-          v = nv;
-        }
-      if (!(v[*n] = strdup (de->d_name)))
-        goto oom;
-      (*n)++;
-    }
-  qsort (v, *n, sizeof *v, cmp);
-  *ids = v;
+  if (za_dir_list (base, is_record, NULL, ids, &e) < 0)
+    return za_err_set (err, e, "read `%s`: %s", base, strerror (e));
   return 0;
-oom:
-  for (size_t i = 0; i < *n; i++)
-    free (v[i]);
-  free (v);
-  *n = 0;
-  return za_err_set (err, ENOMEM, "out of memory");
 }

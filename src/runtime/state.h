@@ -28,8 +28,9 @@ int za_state_save (const struct za_cstate *s, struct za_err **err);
 /* 0 and *OUT filled, or ZA_EINPUT error "no such container".  */
 int za_state_load (const char *id, struct za_cstate *out, struct za_err **err);
 int za_state_remove (const char *id, struct za_err **err);
-/* Ids with a record, sorted.  */
-int za_state_list (char ***ids, size_t *n, struct za_err **err);
+/* Ids with a record, sorted, appended to IDS.  */
+struct za_strv;
+int za_state_list (struct za_strv *ids, struct za_err **err);
 void za_cstate_clear (struct za_cstate *s);
 
 /* Container ids are used as file names: the runtime's own rule

@@ -684,20 +684,35 @@ check_map_keys (struct za_dctx *c, const struct za_node *n)
   return ret;
 }
 
+/* The start every map-valued field shares: an empty plain scalar is an
+   empty map; else a mapping with unique scalar keys, and an array of its
+   entries.  1 when there are entries to decode, 0 when empty, -1 on error.  */
 static int
-decode_strmap (struct za_dctx *c, const struct za_node *n, struct za_strmap *out)
+map_begin (struct za_dctx *c, const struct za_node *n, size_t size, void **out)
 {
-  int ret = 0;
-  out->m = n->mark;
+  *out = NULL;
   if (is_empty_plain (n))
     return 0;
   if (n->type != ZA_NODE_MAP)
     return type_error (c, n, "a mapping");
   if (check_map_keys (c, n) < 0)
     return -1;
-  out->v = za_arena_calloc (c->arena, n->n ? n->n : 1, sizeof *out->v);
-  if (!out->v)
+  *out = za_arena_calloc (c->arena, n->n ? n->n : 1, size);
+  if (!*out)
     return za_err_set (c->err, ENOMEM, "out of memory");
+  return 1;
+}
+
+static int
+decode_strmap (struct za_dctx *c, const struct za_node *n, struct za_strmap *out)
+{
+  int ret;
+  void *v;
+  out->m = n->mark;
+  if ((ret = map_begin (c, n, sizeof *out->v, &v)) <= 0)
+    return ret;
+  ret = 0;
+  out->v = v;
   out->n = n->n;
   for (size_t i = 0; i < n->n; i++)
     {
@@ -1085,17 +1100,13 @@ decode_value (struct za_dctx *c, const struct za_field *f, const struct za_node 
     case ZA_FT_MAP:
       {
         struct za_map *m = dst;
-        int ret = 0;
+        void *v;
+        int ret;
         m->m = n->mark;
-        if (is_empty_plain (n))
-          return 0;
-        if (n->type != ZA_NODE_MAP)
-          return type_error (c, n, "a mapping");
-        if (check_map_keys (c, n) < 0)
-          return -1;
-        m->v = za_arena_calloc (c->arena, n->n ? n->n : 1, sizeof *m->v);
-        if (!m->v)
-          return za_err_set (c->err, ENOMEM, "out of memory");
+        if ((ret = map_begin (c, n, sizeof *m->v, &v)) <= 0)
+          return ret;
+        ret = 0;
+        m->v = v;
         m->n = n->n;
         for (size_t i = 0; i < n->n; i++)
           {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cdi/cdi.h"
+#include "gpu/gpu.h"
 #include "oci/caps.h"
 #include "spec/env.h"
 #include "spec/syntax.h"
@@ -98,6 +99,9 @@ check_resources (struct vctx *v, const struct za_resources *r, const char *base)
     verr (v, &r->cpuset.m, P ("%s.cpuset", base), "cpuset `%s` is not a CPU list like 0-3,8", r->cpuset.s);
   if (r->pids_limit.set && r->pids_limit.v == 0)
     verr (v, &r->pids_limit.m, P ("%s.pids_limit", base), "pids_limit must not be 0 (use -1 for unlimited)");
+  if (r->gpu && r->gpu->count.v > ZA_GPU_MAX_COUNT)
+    verr (v, &r->gpu->count.m, P ("%s.gpu.count", base), "GPU count %lld is more than any host has (at most %d)",
+          (long long) r->gpu->count.v, ZA_GPU_MAX_COUNT);
 }
 
 /* sysctl names: dotted or slashed kernel parameter names, never a path

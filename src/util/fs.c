@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "strv.h"
 
 static int
 read_fd (int fd, const char *name, size_t max, char **out, size_t *len_out,
@@ -256,6 +257,11 @@ rm_rf_fd (int dfd, const char *name, dev_t dev, struct za_err **err)
       int fd;
       if (st.st_dev != dev)
         return za_err_set (err, EBUSY, "`%s` is a mount point; not removing it", name);
+      /* A tree we own may hold directories without read, write or search
+         permission for us (an image layer's mode 000 directory): without
+         root they could be neither listed nor emptied.  */
+      if ((st.st_mode & 0700) != 0700 && st.st_uid == geteuid ())
+        fchmodat (dfd, name, (st.st_mode & 07777) | 0700, 0);
       fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0)
         return za_err_set (err, errno, "open `%s`: %s", name, strerror (errno));
@@ -307,4 +313,57 @@ bool
 za_path_is_absolute_clean (const char *p)
 {
   return p && p[0] == '/' && !za_path_has_dotdot (p);
+}
+
+static int
+cmp_names (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+int
+za_dir_list (const char *dir, bool (*keep) (int dfd, const char *name, void *ud), void *ud,
+             struct za_strv *out, int *err_no)
+{
+  cleanup_dir DIR *d = opendir (dir);
+  struct dirent *de;
+  if (!d)
+    {
+      if (errno == ENOENT)
+        return 0;
+      *err_no = errno;
+      return -1;
+    }
+  while ((de = readdir (d)))
+    if (strcmp (de->d_name, ".") && strcmp (de->d_name, "..") && keep (dirfd (d), de->d_name, ud)
+        && za_strv_push (out, de->d_name) < 0)
+      {
+        za_strv_clear (out);
+        *err_no = ENOMEM;
+        return -1;
+      }
+  if (out->n > 1)
+    qsort (out->v, out->n, sizeof *out->v, cmp_names);
+  return 0;
+}
+
+char *
+za_path_lookup (const char *name, const char *exclude)
+{
+  const char *path = getenv ("PATH");
+  cleanup_free char *copy = strdup (path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  char *save = NULL;
+  for (char *d = copy ? strtok_r (copy, ":", &save) : NULL; d; d = strtok_r (NULL, ":", &save))
+    {
+      cleanup_free char *p = NULL;
+      char *real;
+      if (asprintf (&p, "%s/%s", d, name) < 0)
+        return NULL;
+      if (access (p, X_OK) < 0 || !(real = realpath (p, NULL)))
+        continue;
+      if (!exclude || strcmp (real, exclude))
+        return real;
+      free (real);
+    }
+  return NULL;
 }

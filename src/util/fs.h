@@ -35,6 +35,17 @@ int za_mkdir_p (const char *path, mode_t mode, struct za_err **err);
 /* rm -rf of DIRFD/NAME without following symlinks or crossing mounts.  */
 int za_rm_rf_at (int dirfd, const char *name, struct za_err **err);
 
+/* Names in DIR for which KEEP (dirfd, name, UD) holds, sorted.  A missing
+   directory has none.  -1 with *ERR_NO set (ENOMEM included) when it
+   cannot be read.  */
+struct za_strv;
+int za_dir_list (const char *dir, bool (*keep) (int dfd, const char *name, void *ud), void *ud,
+                 struct za_strv *out, int *err_no);
+
+/* The real path of the first executable NAME on $PATH (default PATH when
+   unset) that is not EXCLUDE (a real path, or NULL); NULL if none.  */
+char *za_path_lookup (const char *name, const char *exclude);
+
 /* Lexical checks for container-side paths.  */
 bool za_path_is_absolute_clean (const char *p); /* starts with '/', no ".." component */
 bool za_path_has_dotdot (const char *p);

@@ -365,6 +365,8 @@ layers = {
     "modes.tar": tar([("file", "suid", b"x", 0o4755), ("file", "sgid", b"x", 0o2755), ("dir", "nowrite", 0o000),
                       ("file", "nowrite/f", b"x", 0o000), ("dir", "sticky", 0o1777)]),
     "xattrs.tar": tar([("xattr", "capfile")]),
+    "modes-then-fail.tar": tar([("dir", "locked", 0o000), ("file", "locked/f", b"x", 0o000),
+                                ("dir", "ro", 0o555), ("file", "ro/f"), ("file", "../evil")]),
     "truncated.tar": simple[: len(simple) // 2 + 7],
     "garbage.bin": bytes(range(256)) * 4,
     "gzip-truncated.gz": gzip.compress(simple, mtime=0)[:40],

@@ -762,6 +762,34 @@ test_cdi_100k_devices (void **state)
     fail_msg ("50000 CDI devices and netDevices took %.3f s", secs);
 }
 
+static void
+test_gpu_count_bounded (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_opts o = build_opts (f);
+  struct za_build_result r;
+  double t0 = now (), secs;
+  /* an unknown vendor is passed through as renderD128+i for each of
+     COUNT GPUs: 4294967295 of them never finished (found by fuzz_spec) */
+  const char *doc = BIG_HEAD "    resources:\n      gpu: {count: 4294967295, vendor: acme}\n";
+
+  assert_int_equal (spec_parse (f, doc, strlen (doc)), 0);
+  assert_int_equal (za_spec_validate (f->spec, &f->err), -1);
+  expect_count (f->err, 1,
+                "limits.yaml:8:20: services.web.resources.gpu.count: GPU count 4294967295 is more than any "
+                "host has (at most 1024)");
+  za_err_free (&f->err);
+  /* the config generator refuses it too (it may be called unvalidated) */
+  assert_int_equal (za_build_config (f->spec, f->spec->d.services.v[0].val, &o, &r, &f->err), -1);
+  expect_count (f->err, 1,
+                "limits.yaml:8:20: services.web.resources.gpu: requested 4294967295 GPUs; at most 1024 can be "
+                "passed through");
+  za_build_result_clear (&r);
+  secs = now () - t0;
+  if (secs > QUICK)
+    fail_msg ("gpu count 4294967295 took %.3f s", secs);
+}
+
 int
 main (void)
 {
@@ -785,6 +813,7 @@ main (void)
     T (test_storage_100k_anonymous),
     T (test_endpoints_100k),
     T (test_cdi_100k_devices),
+    T (test_gpu_count_bounded),
 #undef T
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
