@@ -31,24 +31,11 @@ static const char base_config[]
 static char host_root[64];
 
 static void
-cleanup (void)
-{
-  if (host_root[0])
-    rmdir (host_root);
-}
-
-static void
 init_once (void)
 {
   if (host_root[0])
     return;
-  strcpy (host_root, "/tmp/za-fuzz-cdihost-XXXXXX");
-  if (!mkdtemp (host_root))
-    {
-      perror ("mkdtemp");
-      abort ();
-    }
-  atexit (cleanup);
+  za_fuzz_empty_root (host_root, sizeof host_root);
 }
 
 static void

@@ -24,6 +24,26 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
+#include <fcntl.h>
+#include <unistd.h>
+
+/* An empty host root that leaves nothing behind however the process ends
+   (libFuzzer leaves with _Exit on timeouts and crashes): a new temporary
+   directory, removed at once and reached through /proc/self/fd.  Every
+   lookup under it fails with ENOENT, as in an empty directory.  */
+static inline void
+za_fuzz_empty_root (char *out, size_t size)
+{
+  char dir[] = "/tmp/za-fuzz-root-XXXXXX";
+  int fd;
+  if (!mkdtemp (dir) || (fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 || rmdir (dir) < 0)
+    {
+      perror ("za_fuzz_empty_root");
+      abort ();
+    }
+  snprintf (out, size, "/proc/self/fd/%d", fd);
+}
+
 /* ZA_FUZZ_VERBOSE=1 in the environment: the targets print each error and
    warning they format to stderr (to see which paths a corpus reaches).  */
 static inline void

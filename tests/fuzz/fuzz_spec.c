@@ -2,8 +2,8 @@
 
    za_spec_parse (YAML tree + schema decoder), za_spec_validate, and for
    every service of a spec that parses (valid or not) za_build_config +
-   za_config_dump.  Side-effect free: the host root is an empty temporary
-   directory (removed at exit), rootless is off, the cgroup parent is
+   za_config_dump.  Side-effect free: the host root is empty (a removed
+   temporary directory, za_fuzz_empty_root), rootless is off, the cgroup parent is
    explicit (ZLAYER_CGROUP_PARENT, unless the spec sets cgroup_parent) so
    nothing about the real host's cgroups is probed, there is no rootfs and
    no secrets store, and no bundle is written.  */
@@ -29,8 +29,6 @@ static struct za_image_config *image;
 static void
 cleanup (void)
 {
-  if (host_root[0])
-    rmdir (host_root);
   za_image_config_free (image);
 }
 
@@ -45,12 +43,7 @@ init_once (void)
   struct za_err *err = NULL;
   if (host_root[0])
     return;
-  strcpy (host_root, "/tmp/za-fuzz-host-XXXXXX");
-  if (!mkdtemp (host_root))
-    {
-      perror ("mkdtemp");
-      abort ();
-    }
+  za_fuzz_empty_root (host_root, sizeof host_root);
   if (za_image_config_parse ("image.json", ic, sizeof ic - 1, &image, &err) < 0)
     abort ();
   setenv ("ZLAYER_CGROUP_PARENT", "/zagent-fuzz", 1);

@@ -2,10 +2,12 @@
 """seeds.py [CORPUS_DIR]: (re)write the hand-written edge cases of the fuzz
 seed corpora (files named edge-*) under tests/fuzz/corpus/<target>/.
 
-The other seeds were copied once from the unit tests' inline documents,
-examples/, ../shared/testdata and ../shared/tools/cdi-oracle/samples;
-crash-* files are regression inputs found by fuzzing.  Everything here is
-deterministic, so rerunning it changes nothing."""
+The other seeds were copied once from the unit tests' inline documents
+(unit-*), examples/, ../shared/testdata and ../shared/tools/cdi-oracle/samples;
+fuzz-<sha1> files are inputs libFuzzer found that add coverage (kept with
+-merge=1, the small ones); crash-* files are regression inputs for bugs
+found by fuzzing.  Everything here is deterministic, so rerunning it
+changes nothing."""
 import gzip, io, os, subprocess, sys, tarfile
 
 ROOT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")

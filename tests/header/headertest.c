@@ -2,6 +2,7 @@
    the shared library's exported symbols only (libgit2's headertest).  */
 #include <zagent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int
@@ -22,6 +23,7 @@ main (void)
       char *m = zagent_error_format (e);
       printf ("# %s\n", m ? m : "?");
     }
+  free (json);
   zagent_error_free (&e);
   zagent_spec_free (s);
   zagent_options_free (o);
