@@ -85,9 +85,7 @@ oom (struct za_err **err)
 static int
 apply_env (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err)
 {
-  json_t *proc, *env;
-  char **keys = NULL;
-  size_t nkeys = 0;
+  json_t *proc, *env, *keys;
   int ret = 0;
   bool any = false;
   for (size_t p = 0; p < plan->n; p++)
@@ -96,13 +94,16 @@ apply_env (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err)
     return 0;
   if (!(proc = child (cfg, "process", false, err)) || !(env = child (proc, "env", true, err)))
     return -1;
-  keys = calloc (json_array_size (env) + 1, sizeof *keys);
+  /* key -> index, as the generator's cache: each key maps to its last
+     index (with a bare name twice in the config, the later one is
+     replaced).  A hash keeps 100k-entry specs linear.  */
+  keys = json_object ();
   if (!keys)
     return oom (err);
-  for (size_t i = 0; i < json_array_size (env); i++)
+  for (size_t i = 0; i < json_array_size (env) && ret == 0; i++)
     {
-      const char *s = json_string_value (json_array_get (env, i));
-      keys[nkeys++] = strdup (s ? s : "");
+      const char *e = json_string_value (json_array_get (env, i));
+      ret = json_object_set_new (keys, e ? e : "", json_integer ((json_int_t) i));
     }
   for (size_t p = 0; p < plan->n && ret == 0; p++)
     for (size_t i = 0; i < plan->edits[p]->env.n && ret == 0; i++)
@@ -110,34 +111,111 @@ apply_env (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err)
         const char *e = plan->edits[p]->env.v[i].s;
         const char *eq = strchr (e, '=');
         size_t kl = eq ? (size_t) (eq - e) : strlen (e);
-        size_t idx = nkeys;
-        /* The generator's cache maps each key to its last index: with a
-           bare name twice in the config, the later entry is replaced.  */
-        for (size_t k = nkeys; k-- > 0;)
-          if (keys[k] && strlen (keys[k]) == kl && !strncmp (keys[k], e, kl))
-            {
-              idx = k;
-              break;
-            }
-        if (idx < nkeys)
-          ret = json_array_set_new (env, idx, json_string (e));
+        json_t *idx = json_object_getn (keys, e, kl);
+        if (idx)
+          ret = json_array_set_new (env, (size_t) json_integer_value (idx), json_string (e));
         else
           {
-            char **nk = realloc (keys, (nkeys + 1) * sizeof *nk);
-            if (!nk)
-              {
-                ret = -1;
-                break;
-              }
-            keys = nk;
-            keys[nkeys++] = strndup (e, kl);
-            ret = json_array_append_new (env, json_string (e));
+            ret = json_object_setn_new (keys, e, kl, json_integer ((json_int_t) json_array_size (env)));
+            if (ret == 0)
+              ret = json_array_append_new (env, json_string (e));
           }
       }
-  for (size_t k = 0; k < nkeys; k++)
-    free (keys[k]);
-  free (keys);
+  json_decref (keys);
   return ret < 0 ? oom (err) : 0;
+}
+
+/* An OCI array whose elements are replaced by a string key (device
+   `path`, mount `destination`): for each edit, remove the first element
+   with that key, then append — what the reference does.  Done in place
+   that is quadratic (a 4 MiB spec holds ~90k nodes); here the elements
+   sit in a side array, with a hash from each key to its live positions,
+   and the OCI array is rebuilt once at the end.  */
+struct keyed
+{
+  json_t *arr;
+  const char *field;
+  json_t **items; /* NULL = removed */
+  size_t n, cap;
+  json_t *index; /* key -> [position, ...] in order */
+};
+
+static int
+keyed_put (struct keyed *k, json_t *obj)
+{
+  const char *key = json_string_value (json_object_get (obj, k->field));
+  json_t *q;
+  if (k->n == k->cap)
+    {
+      size_t cap = k->cap ? k->cap * 2 : 16;
+      json_t **v = realloc (k->items, cap * sizeof *v);
+      if (!v)
+        {
+          json_decref (obj);
+          return -1;
+        }
+      k->items = v;
+      k->cap = cap;
+    }
+  if (key)
+    {
+      q = json_object_get (k->index, key);
+      if (!q && json_object_set_new (k->index, key, q = json_array ()) < 0)
+        q = NULL;
+      if (!q || json_array_append_new (q, json_integer ((json_int_t) k->n)) < 0)
+        {
+          json_decref (obj);
+          return -1;
+        }
+    }
+  k->items[k->n++] = obj;
+  return 0;
+}
+
+static int
+keyed_begin (struct keyed *k, json_t *arr, const char *field)
+{
+  *k = (struct keyed) { .arr = arr, .field = field, .index = json_object () };
+  if (!k->index)
+    return -1;
+  for (size_t i = 0; i < json_array_size (arr); i++)
+    if (keyed_put (k, json_incref (json_array_get (arr, i))) < 0)
+      return -1;
+  return 0;
+}
+
+/* Remove the first live element keyed like OBJ, then append OBJ (owned).  */
+static int
+keyed_replace (struct keyed *k, json_t *obj)
+{
+  const char *key = json_string_value (json_object_get (obj, k->field));
+  json_t *q = key ? json_object_get (k->index, key) : NULL;
+  if (q && json_array_size (q) > 0)
+    {
+      size_t pos = (size_t) json_integer_value (json_array_get (q, 0));
+      json_decref (k->items[pos]);
+      k->items[pos] = NULL;
+      json_array_remove (q, 0);
+    }
+  return keyed_put (k, obj);
+}
+
+static int
+keyed_finish (struct keyed *k, bool commit)
+{
+  int ret = 0;
+  if (commit)
+    json_array_clear (k->arr);
+  for (size_t i = 0; i < k->n; i++)
+    if (k->items[i])
+      {
+        if (commit && json_array_append (k->arr, k->items[i]) < 0)
+          ret = -1;
+        json_decref (k->items[i]);
+      }
+  free (k->items);
+  json_decref (k->index);
+  return ret;
 }
 
 static const char *
@@ -155,7 +233,9 @@ apply_device_nodes (json_t *cfg, const struct za_cdi_plan *plan, const struct za
   json_int_t puid = user ? json_integer_value (json_object_get (user, "uid")) : 0;
   json_int_t pgid = user ? json_integer_value (json_object_get (user, "gid")) : 0;
   json_t *lx = NULL, *devs = NULL, *rules = NULL;
+  struct keyed kd;
   bool any = false;
+  int ret = 0;
 
   for (size_t p = 0; p < plan->n; p++)
     any |= plan->edits[p]->device_nodes.n > 0;
@@ -168,6 +248,11 @@ apply_device_nodes (json_t *cfg, const struct za_cdi_plan *plan, const struct za
     if (!res || !(rules = child (res, "devices", true, err)))
       return -1;
   }
+  if (keyed_begin (&kd, devs, "path") < 0)
+    {
+      keyed_finish (&kd, false);
+      return oom (err);
+    }
   EACH_LIST (plan, device_nodes, struct za_cdi_device_node, d, {
     const char *hp = d->host_path.s && *d->host_path.s ? d->host_path.s : d->path.s;
     const char *type = d->type.s ? d->type.s : "";
@@ -182,15 +267,18 @@ apply_device_nodes (json_t *cfg, const struct za_cdi_plan *plan, const struct za
     int serr = 0;
 
     if (!hpath)
-      return oom (err);
+      goto oom;
     if (lstat (hpath, &st) < 0)
       serr = errno;
     else if (!host_type (st.st_mode))
       serr = -1;
     if (serr && !minimal)
-      return za_err_set (err, serr > 0 && serr != ENOENT && serr != EACCES ? serr : ZA_EINPUT,
-                         "failed to stat CDI host device \"%s\": %s", hp,
-                         serr > 0 ? strerror (serr) : "not a device node");
+      {
+        ret = za_err_set (err, serr > 0 && serr != ENOENT && serr != EACCES ? serr : ZA_EINPUT,
+                          "failed to stat CDI host device \"%s\": %s", hp,
+                          serr > 0 ? strerror (serr) : "not a device node");
+        goto out;
+      }
     if (!serr)
       {
         if (!have_mode)
@@ -204,8 +292,11 @@ apply_device_nodes (json_t *cfg, const struct za_cdi_plan *plan, const struct za
             if (!*type)
               type = ht;
             else if (strcmp (type, ht))
-              return za_err_set (err, ZA_EINPUT, "CDI device (\"%s\", \"%s\"), host type mismatch (%s, %s)",
-                                 d->path.s, hp, type, ht);
+              {
+                ret = za_err_set (err, ZA_EINPUT, "CDI device (\"%s\", \"%s\"), host type mismatch (%s, %s)",
+                                  d->path.s, hp, type, ht);
+                goto out;
+              }
             if (major == 0 && strcmp (type, "p"))
               {
                 major = major (st.st_rdev);
@@ -224,30 +315,27 @@ apply_device_nodes (json_t *cfg, const struct za_cdi_plan *plan, const struct za
         || ((d->gid.set || pgid > 0) && json_object_set_new (node, "gid", json_integer (d->gid.set ? d->gid.v : pgid)) < 0))
       {
         json_decref (node);
-        return oom (err);
+        goto oom;
       }
     /* A node with the same container path is replaced (moves to the end).  */
-    for (size_t k = 0; k < json_array_size (devs); k++)
-      {
-        const char *pp = json_string_value (json_object_get (json_array_get (devs, k), "path"));
-        if (pp && !strcmp (pp, d->path.s))
-          {
-            json_array_remove (devs, k);
-            break;
-          }
-      }
-    if (json_array_append_new (devs, node) < 0)
-      return oom (err);
+    if (keyed_replace (&kd, node) < 0)
+      goto oom;
     if (!strcmp (type, "b") || !strcmp (type, "c"))
       {
         json_t *r = json_pack ("{s:b, s:s, s:I, s:I, s:s}", "allow", 1, "type", t, "major", (json_int_t) major,
                                "minor", (json_int_t) minor, "access",
                                d->permissions.s && *d->permissions.s ? d->permissions.s : "rwm");
         if (!r || json_array_append_new (rules, r) < 0)
-          return oom (err);
+          goto oom;
       }
   })
-  return 0;
+out:
+  if (keyed_finish (&kd, ret == 0) < 0)
+    return oom (err);
+  return ret;
+oom:
+  ret = oom (err);
+  goto out;
 }
 
 static int
@@ -308,6 +396,7 @@ apply_mounts (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err)
 {
   json_t *mounts;
   struct sorted_mount *v;
+  struct keyed km;
   size_t n;
   bool any = false;
   for (size_t p = 0; p < plan->n; p++)
@@ -316,22 +405,19 @@ apply_mounts (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err)
     return 0;
   if (!(mounts = child (cfg, "mounts", true, err)))
     return -1;
+  if (keyed_begin (&km, mounts, "destination") < 0)
+    {
+      keyed_finish (&km, false);
+      return oom (err);
+    }
   EACH_LIST (plan, mounts, struct za_cdi_mount, m, {
     json_t *o = json_object (), *opts = json_array ();
     if (!o || !opts)
       {
         json_decref (o);
         json_decref (opts);
+        keyed_finish (&km, false);
         return oom (err);
-      }
-    for (size_t k = 0; k < json_array_size (mounts); k++)
-      {
-        const char *d = json_string_value (json_object_get (json_array_get (mounts, k), "destination"));
-        if (d && !strcmp (d, m->container_path.s))
-          {
-            json_array_remove (mounts, k);
-            break;
-          }
       }
     json_object_set_new (o, "destination", json_string (m->container_path.s));
     if (m->type.s && *m->type.s)
@@ -343,9 +429,15 @@ apply_mounts (json_t *cfg, const struct za_cdi_plan *plan, struct za_err **err)
       json_object_set_new (o, "options", opts);
     else
       json_decref (opts);
-    if (json_array_append_new (mounts, o) < 0)
-      return oom (err);
+    /* The first mount with the same destination is replaced.  */
+    if (keyed_replace (&km, o) < 0)
+      {
+        keyed_finish (&km, false);
+        return oom (err);
+      }
   })
+  if (keyed_finish (&km, true) < 0)
+    return oom (err);
   /* Stable sort of all mounts by depth (v1.0.0+, PR #241): parents are
      mounted before their children, the base order is kept otherwise.  */
   n = json_array_size (mounts);
