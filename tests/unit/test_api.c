@@ -25,13 +25,10 @@
 #include "util/err.h"
 #include "util/fs.h"
 
+#include "testutil.h"
+
 #define ONE                                                                                        \
-  "version: v1\n"                                                                                  \
-  "deployment: demo-app\n"                                                                         \
-  "services:\n"                                                                                    \
-  "  web:\n"                                                                                       \
-  "    image:\n"                                                                                   \
-  "      name: nginx:latest\n"                                                                     \
+  SPEC_PRE_APP                                                                                     \
   "    env:\n"                                                                                     \
   "      MODE: prod\n"                                                                             \
   "    command:\n"                                                                                 \
@@ -40,12 +37,7 @@
   "    dns: [10.0.0.2]\n"
 
 #define TWO                                                                                        \
-  "version: v1\n"                                                                                  \
-  "deployment: demo-app\n"                                                                         \
-  "services:\n"                                                                                    \
-  "  web:\n"                                                                                       \
-  "    image:\n"                                                                                   \
-  "      name: nginx:latest\n"                                                                     \
+  SPEC_PRE_APP                                                                                     \
   "  db:\n"                                                                                        \
   "    image:\n"                                                                                   \
   "      name: postgres:16\n"                                                                      \
@@ -67,15 +59,11 @@ setup (void **state)
   zagent_error *err = NULL;
   if (!f)
     return -1;
-  strcpy (f->dir, "/tmp/za-api-XXXXXX");
-  if (!mkdtemp (f->dir))
+  if (make_tmpdir_sub (f->dir, sizeof f->dir, "/tmp/za-api-XXXXXX", f->host, sizeof f->host, "host") < 0)
     {
       free (f);
       return -1;
     }
-  snprintf (f->host, sizeof f->host, "%s/host", f->dir);
-  if (mkdir (f->host, 0755) < 0)
-    return -1;
   unsetenv ("ZLAYER_CGROUP_PARENT");
   unsetenv ("ZLAYER_DATA_DIR");
   unsetenv ("ZAGENT_HOST_ROOT");
@@ -94,16 +82,11 @@ static int
 teardown (void **state)
 {
   struct fx *f = *state;
-  struct za_err *err = NULL;
-  int r;
   if (!f)
     return 0;
   zagent_options_free (f->o);
   unsetenv ("ZLAYER_DATA_DIR");
-  r = za_rm_rf_at (AT_FDCWD, f->dir, &err);
-  za_err_free (&err);
-  free (f);
-  return r;
+  return fixture_free (f, f->dir);
 }
 
 static zagent_spec *
@@ -146,33 +129,6 @@ generate_ok (zagent_spec *s, zagent_options *o, const char *bundle, char **text)
   else
     free (json);
   return root;
-}
-
-static bool
-chain_has (const zagent_error *e, const char *needle)
-{
-  for (; e; e = zagent_error_next (e))
-    if (strstr (zagent_error_message (e), needle))
-      return true;
-  return false;
-}
-
-/* OUT = A/B, checked.  */
-static void
-pjoin (char *out, size_t n, const char *a, const char *b)
-{
-  int k = snprintf (out, n, "%s/%s", a, b);
-  assert_true (k > 0 && (size_t) k < n);
-}
-
-static char *
-slurp (const char *path)
-{
-  char *data = NULL;
-  struct za_err *err = NULL;
-  if (za_read_file (path, 1 << 24, &data, NULL, &err) < 0)
-    fail_msg ("read `%s`: %s", path, err ? err->msg : "?");
-  return data;
 }
 
 /* ---- specs ------------------------------------------------------------- */
@@ -495,7 +451,7 @@ test_bundle_create (void **state)
   /* the same text as zagent_config_generate for the same bundle dir */
   assert_int_equal (zagent_config_generate (s, f->o, bundle, &expected, &len, NULL, &err), 0);
   pjoin (p, sizeof p, bundle, "config.json");
-  ondisk = slurp (p);
+  ondisk = slurp (p, NULL);
   assert_string_equal (ondisk, expected);
   assert_int_equal (stat (p, &st), 0);
   assert_int_equal (st.st_mode & 07777, 0600);
@@ -505,7 +461,7 @@ test_bundle_create (void **state)
   assert_int_equal (stat (p, &st), 0);
   assert_true (S_ISDIR (st.st_mode));
   pjoin (p, sizeof p, bundle, "resolv.conf");
-  resolv = slurp (p);
+  resolv = slurp (p, NULL);
   assert_string_equal (resolv, "nameserver 10.0.0.2\noptions edns0\n");
   free (path);
   free (expected);
@@ -588,9 +544,9 @@ test_bundle_create_input_error_touches_nothing (void **state)
   free (path);
   path = NULL;
   pjoin (p, sizeof p, bundle, "config.json");
-  cfg = slurp (p);
+  cfg = slurp (p, NULL);
   pjoin (p, sizeof p, bundle, "resolv.conf");
-  resolv = slurp (p);
+  resolv = slurp (p, NULL);
 
   /* the volume was never prepared: an input error, the bundle untouched */
   assert_int_equal (zagent_bundle_create (bad, f->o, bundle, &path, NULL, &err), -1);
@@ -599,9 +555,9 @@ test_bundle_create_input_error_touches_nothing (void **state)
   assert_true (chain_has (err, "volume 'data' not prepared"));
   zagent_error_free (&err);
   pjoin (p, sizeof p, bundle, "config.json");
-  cfg2 = slurp (p);
+  cfg2 = slurp (p, NULL);
   pjoin (p, sizeof p, bundle, "resolv.conf");
-  resolv2 = slurp (p);
+  resolv2 = slurp (p, NULL);
   assert_string_equal (cfg2, cfg);
   assert_string_equal (resolv2, resolv);
 

@@ -31,13 +31,9 @@
 #include "util/err.h"
 #include "util/fs.h"
 
-#define HEAD                                                                                       \
-  "version: v1\n"                                                                                  \
-  "deployment: demo-app\n"                                                                         \
-  "services:\n"                                                                                    \
-  "  web:\n"                                                                                       \
-  "    image:\n"                                                                                   \
-  "      name: nginx:latest\n"
+#include "testutil.h"
+
+#define HEAD SPEC_PRE_APP
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -53,18 +49,9 @@ static int
 setup (void **state)
 {
   struct fx *f = calloc (1, sizeof *f);
-  if (!f)
-    return -1;
-  strcpy (f->dir, "/tmp/za-build-XXXXXX");
-  if (!mkdtemp (f->dir))
+  if (!f
+      || make_tmpdir_sub (f->dir, sizeof f->dir, "/tmp/za-build-XXXXXX", f->host, sizeof f->host, "host") < 0)
     {
-      free (f);
-      return -1;
-    }
-  snprintf (f->host, sizeof f->host, "%s/host", f->dir);
-  if (mkdir (f->host, 0755) < 0)
-    {
-      za_rm_rf_at (AT_FDCWD, f->dir, NULL);
       free (f);
       return -1;
     }
@@ -78,41 +65,11 @@ static int
 teardown (void **state)
 {
   struct fx *f = *state;
-  struct za_err *err = NULL;
-  int r;
   if (!f)
     return 0;
   unsetenv ("ZLAYER_CGROUP_PARENT");
   unsetenv ("ZLAYER_DATA_DIR");
-  r = za_rm_rf_at (AT_FDCWD, f->dir, &err);
-  za_err_free (&err);
-  free (f);
-  return r;
-}
-
-static void
-write_file (const char *path, const char *content)
-{
-  cleanup_free char *dir = strdup (path);
-  int fd;
-  assert_non_null (dir);
-  *strrchr (dir, '/') = '\0';
-  assert_int_equal (za_mkdir_p (dir, 0755, NULL), 0);
-  fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0)
-    fail_msg ("create `%s`: %s", path, strerror (errno));
-  assert_int_equal (za_write_all (fd, content, strlen (content)), 0);
-  assert_int_equal (close (fd), 0);
-}
-
-/* DIR/REL, written.  */
-static void
-put (const char *dir, const char *rel, const char *content)
-{
-  char path[PATH_MAX];
-  int k = snprintf (path, sizeof path, "%s/%s", dir, rel);
-  assert_true (k > 0 && (size_t) k < sizeof path);
-  write_file (path, content);
+  return fixture_free (f, f->dir);
 }
 
 static struct za_build_opts
@@ -138,14 +95,9 @@ struct run
 static void
 run_build (struct run *x, const char *yaml, const struct za_build_opts *o)
 {
-  struct za_err *perr = NULL;
   const struct za_service *svc;
   memset (x, 0, sizeof *x);
-  if (za_spec_parse ("test.yaml", yaml, strlen (yaml), &x->spec, &perr) < 0)
-    {
-      cleanup_free char *m = za_err_format (perr);
-      fail_msg ("spec does not parse: %s\n---\n%s", m ? m : "?", yaml);
-    }
+  x->spec = spec_parse_ok_at ("test.yaml", yaml, 0);
   assert_true (x->spec->d.services.n >= 1);
   svc = x->spec->d.services.v[0].val;
   x->ret = za_build_config (x->spec, svc, o, &x->r, &x->err);
@@ -175,34 +127,6 @@ build_ok (struct run *x, const char *yaml, const struct za_build_opts *o)
   return x->r.config;
 }
 
-static bool
-chain_has (const struct za_err *e, const char *needle)
-{
-  for (; e; e = e->next)
-    if (e->msg && strstr (e->msg, needle))
-      return true;
-  return false;
-}
-
-static const struct za_err *
-chain_find (const struct za_err *e, const char *needle)
-{
-  for (; e; e = e->next)
-    if (e->msg && strstr (e->msg, needle))
-      return e;
-  return NULL;
-}
-
-static void
-dump_chain (const char *what, const struct za_err *e)
-{
-  for (; e; e = e->next)
-    {
-      cleanup_free char *m = za_err_format (e);
-      print_message ("%s: %s\n", what, m ? m : "?");
-    }
-}
-
 /* The build must fail with an input error whose message contains NEEDLE,
    and produce no config.  */
 static void
@@ -216,12 +140,7 @@ build_fail (struct run *x, const char *yaml, const struct za_build_opts *o, cons
   assert_null (x->r.resolv_conf);
   assert_null (x->r.rootfs_real);
   assert_non_null (x->err);
-  e = chain_find (x->err, needle);
-  if (!e)
-    {
-      dump_chain ("error", x->err);
-      fail_msg ("no error contains `%s`", needle);
-    }
+  e = require_chain_has (NULL, x->err, "error", needle);
   assert_int_equal (e->code, ZA_EINPUT);
   assert_true (za_err_is_input (x->err));
 }
@@ -229,38 +148,10 @@ build_fail (struct run *x, const char *yaml, const struct za_build_opts *o, cons
 static void
 assert_warning (const struct run *x, const char *needle)
 {
-  if (!chain_has (x->r.warnings, needle))
-    {
-      dump_chain ("warning", x->r.warnings);
-      fail_msg ("no warning contains `%s`", needle);
-    }
+  require_chain_has (NULL, x->r.warnings, "warning", needle);
 }
 
 /* ---- JSON helpers ---------------------------------------------------- */
-
-/* "a.b.3.c": object keys and array indexes.  */
-static json_t *
-jp (json_t *root, const char *path)
-{
-  cleanup_free char *copy = strdup (path);
-  char *save = NULL;
-  json_t *cur = root;
-  assert_non_null (copy);
-  for (char *t = strtok_r (copy, ".", &save); cur && t; t = strtok_r (NULL, ".", &save))
-    {
-      if (json_is_array (cur))
-        {
-          char *end;
-          unsigned long i = strtoul (t, &end, 10);
-          cur = *end ? NULL : json_array_get (cur, i);
-        }
-      else if (json_is_object (cur))
-        cur = json_object_get (cur, t);
-      else
-        cur = NULL;
-    }
-  return cur;
-}
 
 static json_t *
 jreq (json_t *root, const char *path)
@@ -852,9 +743,9 @@ test_env_secrets (void **state)
   json_t *c;
 
   snprintf (sdir, sizeof sdir, "%s/secrets", f->dir);
-  put (sdir, "demo-app/db_pass", "s3cret");
-  put (sdir, "demo-app/web/token", "tok-123");
-  put (sdir, "demo-app/creds", "{\"user\":\"admin\",\"n\":5}");
+  write_in (sdir, "demo-app/db_pass", "s3cret");
+  write_in (sdir, "demo-app/web/token", "tok-123");
+  write_in (sdir, "demo-app/creds", "{\"user\":\"admin\",\"n\":5}");
 
   /* no secrets store: error, naming the variable, never a literal $S: */
   build_fail (&x, yaml, &o, "no secrets store is configured");
@@ -866,7 +757,7 @@ test_env_secrets (void **state)
   run_clear (&x);
 
   /* explicit scope */
-  put (sdir, "other/db_pass", "other-pass");
+  write_in (sdir, "other/db_pass", "other-pass");
   o.scope = "other";
   c = build_ok (&x, HEAD "    env:\n      PASS: $S:db_pass\n", &o);
   assert_strs (jreq (c, "process.env"), DEFAULT_PATH, "TERM=xterm", "PASS=other-pass");
@@ -893,8 +784,8 @@ test_user_resolution (void **state)
   json_t *c;
 
   snprintf (rootfs, sizeof rootfs, "%s/rootfs", f->dir);
-  put (rootfs, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnginx:x:101:102:nginx:/var/cache/nginx:/sbin/nologin\n");
-  put (rootfs, "etc/group", "root:x:0:\nwww:x:33:\nnginx:x:102:\n");
+  write_in (rootfs, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnginx:x:101:102:nginx:/var/cache/nginx:/sbin/nologin\n");
+  write_in (rootfs, "etc/group", "root:x:0:\nwww:x:33:\nnginx:x:102:\n");
   o.rootfs = rootfs;
 
   ic = image ("{\"config\":{\"User\":\"nginx\"}}");
@@ -1581,9 +1472,9 @@ test_rootless_mappings (void **state)
   run_clear (&x);
 
   snprintf (buf, sizeof buf, "someone:1:2\n%s:100000:65536\n%s:5:5\n", pw->pw_name, pw->pw_name);
-  put (f->host, "etc/subuid", buf);
+  write_in (f->host, "etc/subuid", buf);
   snprintf (buf, sizeof buf, "%s:200000:1000\n", pw->pw_name);
-  put (f->host, "etc/subgid", buf);
+  write_in (f->host, "etc/subgid", buf);
   c = build_ok (&x, HEAD, &o);
   snprintf (want, sizeof want,
             "[{\"hostID\":%u,\"containerID\":0,\"size\":1},{\"hostID\":100000,\"containerID\":1,\"size\":65536}]",
@@ -1603,9 +1494,9 @@ test_rootless_mappings (void **state)
 static void
 make_unified (struct fx *f, const char *own)
 {
-  put (f->host, "sys/fs/cgroup/cgroup.controllers", "cpu io memory pids\n");
+  write_in (f->host, "sys/fs/cgroup/cgroup.controllers", "cpu io memory pids\n");
   if (own)
-    put (f->host, "proc/self/cgroup", own);
+    write_in (f->host, "proc/self/cgroup", own);
 }
 
 static void
@@ -1675,8 +1566,8 @@ test_cgroups_path_hybrid (void **state)
   json_t *c;
   /* hybrid: the v2 path lives under /sys/fs/cgroup/unified, nothing at
      the top; /proc/self/cgroup's 0:: line must be ignored */
-  put (f->host, "sys/fs/cgroup/unified/cgroup.controllers", "");
-  put (f->host, "proc/self/cgroup", "12:memory:/user.slice\n0::/user.slice/session-1.scope\n");
+  write_in (f->host, "sys/fs/cgroup/unified/cgroup.controllers", "");
+  write_in (f->host, "proc/self/cgroup", "12:memory:/user.slice\n0::/user.slice/session-1.scope\n");
   c = build_ok (&x, HEAD, &o);
   assert_string_equal (jstr (c, "linux.cgroupsPath"), "/zlayer/web-rep-1");
   run_clear (&x);
@@ -1697,13 +1588,13 @@ test_cgroups_path_unified_root (void **state)
   run_clear (&x);
 
   /* writable subtree_control: the default parent */
-  put (f->host, "sys/fs/cgroup/cgroup.subtree_control", "");
+  write_in (f->host, "sys/fs/cgroup/cgroup.subtree_control", "");
   c = build_ok (&x, HEAD, &o);
   assert_string_equal (jstr (c, "linux.cgroupsPath"), "/zlayer/web-rep-1");
   run_clear (&x);
 
   /* no 0:: line at all counts as the root too */
-  put (f->host, "proc/self/cgroup", "1:name=systemd:/\n");
+  write_in (f->host, "proc/self/cgroup", "1:name=systemd:/\n");
   c = build_ok (&x, HEAD, &o);
   assert_string_equal (jstr (c, "linux.cgroupsPath"), "/zlayer/web-rep-1");
   run_clear (&x);
@@ -1921,7 +1812,7 @@ test_devices_missing_and_invalid (void **state)
   json_t *c;
 
   mkdev (f, "/dev/ok", S_IFCHR, makedev (1, 1));
-  put (f->host, "dev/regular", "not a device\n");
+  write_in (f->host, "dev/regular", "not a device\n");
 
   /* missing: a warning, skipped everywhere */
   c = build_ok (&x, HEAD "    devices:\n      - path: /dev/absent\n      - path: /dev/ok\n", &o);

@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +26,8 @@
 
 #include "cdi/cdi.h"
 #include "util/err.h"
+
+#include "testutil.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -120,43 +121,9 @@ node (const struct za_cdi_edits *e, size_t i)
   return (const struct za_cdi_device_node *) e->device_nodes.v + i;
 }
 
-/* Temp directories, removed at the end of each test that makes one.  */
-static int
-rm_one (const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-  (void) st, (void) flag, (void) ftw;
-  return remove (p);
-}
-
-static char *
-mktemp_dir (void)
-{
-  char *d = strdup ("/tmp/zagent-test-cdi.XXXXXX");
-  assert_non_null (d);
-  assert_non_null (mkdtemp (d));
-  return d;
-}
-
-static void
-rm_rf (char *d)
-{
-  if (d)
-    nftw (d, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-  free (d);
-}
-
-static void
-write_file (const char *dir, const char *name, const char *text)
-{
-  char *p = NULL;
-  FILE *f;
-  assert_true (asprintf (&p, "%s/%s", dir, name) > 0);
-  f = fopen (p, "w");
-  assert_non_null (f);
-  fputs (text, f);
-  assert_int_equal (fclose (f), 0);
-  free (p);
-}
+/* Temp directories (make_tmpdir), removed (rm_rf) at the end of each
+   test that makes one.  */
+#define TMPDIR_TMPL "/tmp/zagent-test-cdi.XXXXXX"
 
 static char *
 subdir (const char *dir, const char *name)
@@ -191,17 +158,19 @@ static json_t *
 inject (const char *spec, const char *base, const char *const *names, size_t n,
         const char *hostroot, char **errtxt)
 {
-  char *d = mktemp_dir ();
+  char d[64];
   const char *dirs[] = { d };
   struct za_cdi_registry *r;
   struct za_cdi_plan plan = { 0 };
   struct za_err *err = NULL;
   struct za_host host = { .root = hostroot ? hostroot : "" };
   json_error_t jerr;
-  json_t *cfg = json_loads (base, 0, &jerr);
+  json_t *cfg;
+  assert_non_null (make_tmpdir (d, sizeof d, TMPDIR_TMPL));
+  cfg = json_loads (base, 0, &jerr);
   if (!cfg)
     fail_msg ("bad base config: %s", jerr.text);
-  write_file (d, "spec.yaml", spec);
+  write_in (d, "spec.yaml", spec);
   r = load (dirs, 1);
   if (r->errors)
     {
@@ -257,17 +226,6 @@ json_is_at (const json_t *v, const char *want, int line)
   free (got);
 }
 #define JSON_IS(v, want) json_is_at (v, want, __LINE__)
-
-static json_t *
-at_path (json_t *cfg, const char *a, const char *b, const char *c)
-{
-  json_t *v = json_object_get (cfg, a);
-  if (v && b)
-    v = json_object_get (v, b);
-  if (v && c)
-    v = json_object_get (v, c);
-  return v;
-}
 
 #define BASE_MIN "{\"ociVersion\": \"1.0.2\", \"process\": {\"user\": {\"uid\": 0, \"gid\": 0}, \"env\": []}}"
 
@@ -788,12 +746,13 @@ test_errors_carry_positions (void **state)
     }
   /* loading from disk names the path */
   {
-    char *d = mktemp_dir ();
+    char d[64];
+    assert_non_null (make_tmpdir (d, sizeof d, TMPDIR_TMPL));
     char *p = NULL;
     struct za_cdi_file *f = NULL;
     struct za_err *err = NULL;
     char *t;
-    write_file (d, "x.yaml", "cdiVersion: 9.9.9\n");
+    write_in (d, "x.yaml", "cdiVersion: 9.9.9\n");
     assert_true (asprintf (&p, "%s/x.yaml", d) > 0);
     assert_int_equal (za_cdi_file_load (p, 0, &f, &err), -1);
     t = errs_text (err);
@@ -815,25 +774,26 @@ static void
 test_registry_priority_and_order (void **state)
 {
   (void) state;
-  char *root = mktemp_dir ();
+  char root[64];
+  assert_non_null (make_tmpdir (root, sizeof root, TMPDIR_TMPL));
   char *lo = subdir (root, "etc"), *hi = subdir (root, "run");
   const char *dirs[] = { lo, hi, "/nonexistent/cdi" };
   struct za_cdi_registry *r;
   const struct za_cdi_entry *e;
 
-  write_file (lo, "b.yaml", NICSPEC ("S=lo-b", NIC ("eth0", "D=lo-eth0") NIC ("eth9", "D=lo-eth9")));
-  write_file (lo, "a.json", "{\"cdiVersion\": \"0.3.0\", \"kind\": \"example.com/nic\", \"devices\": "
-                            "[{\"name\": \"a0\", \"containerEdits\": {\"env\": [\"D=a0\"]}}]}");
-  write_file (hi, "x.yaml", NICSPEC ("S=hi", NIC ("eth0", "D=hi-eth0")));
+  write_in (lo, "b.yaml", NICSPEC ("S=lo-b", NIC ("eth0", "D=lo-eth0") NIC ("eth9", "D=lo-eth9")));
+  write_in (lo, "a.json", "{\"cdiVersion\": \"0.3.0\", \"kind\": \"example.com/nic\", \"devices\": "
+                          "[{\"name\": \"a0\", \"containerEdits\": {\"env\": [\"D=a0\"]}}]}");
+  write_in (hi, "x.yaml", NICSPEC ("S=hi", NIC ("eth0", "D=hi-eth0")));
   /* ignored: wrong extensions, subdirectories */
-  write_file (lo, "c.yml", NICSPEC ("S=yml", NIC ("yml", "D=1")));
-  write_file (lo, "d.JSON", NICSPEC ("S=JSON", NIC ("upper", "D=1")));
-  write_file (lo, "e.json.bak", NICSPEC ("S=bak", NIC ("bak", "D=1")));
-  write_file (lo, "json", NICSPEC ("S=noext", NIC ("noext", "D=1")));
+  write_in (lo, "c.yml", NICSPEC ("S=yml", NIC ("yml", "D=1")));
+  write_in (lo, "d.JSON", NICSPEC ("S=JSON", NIC ("upper", "D=1")));
+  write_in (lo, "e.json.bak", NICSPEC ("S=bak", NIC ("bak", "D=1")));
+  write_in (lo, "json", NICSPEC ("S=noext", NIC ("noext", "D=1")));
   free (subdir (lo, "sub.yaml"));
   {
     char *sd = subdir (lo, "sub");
-    write_file (sd, "f.yaml", NICSPEC ("S=sub", NIC ("sub", "D=1")));
+    write_in (sd, "f.yaml", NICSPEC ("S=sub", NIC ("sub", "D=1")));
     free (sd);
   }
   /* a symlink to a spec file is followed */
@@ -841,7 +801,7 @@ test_registry_priority_and_order (void **state)
     char *target = NULL, *link = NULL;
     assert_true (asprintf (&target, "%s/elsewhere.txt", root) > 0);
     assert_true (asprintf (&link, "%s/link.yaml", lo) > 0);
-    write_file (root, "elsewhere.txt", NICSPEC ("S=link", NIC ("linked", "D=1")));
+    write_in (root, "elsewhere.txt", NICSPEC ("S=link", NIC ("linked", "D=1")));
     assert_int_equal (symlink (target, link), 0);
     free (target);
     free (link);
@@ -906,20 +866,21 @@ static void
 test_registry_conflicts_and_broken_files (void **state)
 {
   (void) state;
-  char *root = mktemp_dir ();
+  char root[64];
+  assert_non_null (make_tmpdir (root, sizeof root, TMPDIR_TMPL));
   char *lo = subdir (root, "etc"), *hi = subdir (root, "run");
   const char *dirs[] = { lo, hi };
   struct za_cdi_registry *r;
   char *t;
 
   /* the oracle's samples/conflict layout */
-  write_file (lo, "nic.yaml", NICSPEC ("S=nic", NIC ("eth0", "D=etc-eth0") NIC ("eth1", "D=etc-eth1")
-                                                     NIC ("shared", "D=etc-shared") NIC ("only-here", "D=x")));
-  write_file (lo, "nic-dup.json", NICSPEC ("S=dup", NIC ("eth1", "D=dup-eth1") NIC ("shared", "D=dup-shared")
-                                                         NIC ("extra", "D=dup-extra")));
-  write_file (hi, "nic-override.yaml", NICSPEC ("S=run", NIC ("eth0", "D=run-eth0") NIC ("shared", "D=run-shared")));
-  write_file (lo, "broken.yaml", "cdiVersion: 0.3.0\nkind: example.com/nic\ndevices:\n- name: bad\n");
-  write_file (lo, "one-char.yaml", "cdiVersion: 0.3.0\nkind: a/b\n" ONE_DEV);
+  write_in (lo, "nic.yaml", NICSPEC ("S=nic", NIC ("eth0", "D=etc-eth0") NIC ("eth1", "D=etc-eth1")
+                                                   NIC ("shared", "D=etc-shared") NIC ("only-here", "D=x")));
+  write_in (lo, "nic-dup.json", NICSPEC ("S=dup", NIC ("eth1", "D=dup-eth1") NIC ("shared", "D=dup-shared")
+                                                       NIC ("extra", "D=dup-extra")));
+  write_in (hi, "nic-override.yaml", NICSPEC ("S=run", NIC ("eth0", "D=run-eth0") NIC ("shared", "D=run-shared")));
+  write_in (lo, "broken.yaml", "cdiVersion: 0.3.0\nkind: example.com/nic\ndevices:\n- name: bad\n");
+  write_in (lo, "one-char.yaml", "cdiVersion: 0.3.0\nkind: a/b\n" ONE_DEV);
   r = load (dirs, 2);
   /* nic-dup.json sorts before nic.yaml ('-' < '.') */
   assert_int_equal (r->nfiles, 4);
@@ -950,7 +911,7 @@ test_registry_conflicts_and_broken_files (void **state)
     char *f = NULL;
     const char *d2[] = { hi, "/proc/self/fd/999999/x" };
     assert_true (asprintf (&f, "%s/afile", root) > 0);
-    write_file (root, "afile", "x");
+    write_in (root, "afile", "x");
     {
       const char *d3[] = { f, hi };
       r = load (d3, 2);
@@ -968,9 +929,9 @@ test_registry_conflicts_and_broken_files (void **state)
   {
     char *d3 = subdir (root, "three");
     const char *dd[] = { d3 };
-    write_file (d3, "a.yaml", NICSPEC ("S=a", NIC ("x", "D=a")));
-    write_file (d3, "b.yaml", NICSPEC ("S=b", NIC ("x", "D=b")));
-    write_file (d3, "c.yaml", NICSPEC ("S=c", NIC ("x", "D=c") NIC ("z", "D=c")));
+    write_in (d3, "a.yaml", NICSPEC ("S=a", NIC ("x", "D=a")));
+    write_in (d3, "b.yaml", NICSPEC ("S=b", NIC ("x", "D=b")));
+    write_in (d3, "c.yaml", NICSPEC ("S=c", NIC ("x", "D=c") NIC ("z", "D=c")));
     r = load (dd, 1);
     assert_int_equal (r->ndevs, 1);
     assert_string_equal (r->devs[0].qname, "example.com/nic=z");
@@ -1003,17 +964,18 @@ static void
 test_resolve_order (void **state)
 {
   (void) state;
-  char *d = mktemp_dir ();
+  char d[64];
+  assert_non_null (make_tmpdir (d, sizeof d, TMPDIR_TMPL));
   const char *dirs[] = { d };
   struct za_cdi_registry *r;
   struct za_cdi_plan plan = { 0 };
   struct za_err *err = NULL;
   const struct za_cdi_file *f1, *f2;
 
-  write_file (d, "one.yaml", "cdiVersion: 0.3.0\nkind: vendor.com/one\ncontainerEdits: {env: [S=one]}\n"
-                             "devices:\n" NIC ("a", "D=a") NIC ("b", "D=b"));
-  write_file (d, "two.yaml", "cdiVersion: 0.3.0\nkind: vendor.com/two\ncontainerEdits: {env: [S=two]}\n"
-                             "devices:\n" NIC ("c", "D=c"));
+  write_in (d, "one.yaml", "cdiVersion: 0.3.0\nkind: vendor.com/one\ncontainerEdits: {env: [S=one]}\n"
+                           "devices:\n" NIC ("a", "D=a") NIC ("b", "D=b"));
+  write_in (d, "two.yaml", "cdiVersion: 0.3.0\nkind: vendor.com/two\ncontainerEdits: {env: [S=two]}\n"
+                           "devices:\n" NIC ("c", "D=c"));
   r = load (dirs, 1);
   f1 = za_cdi_registry_find (r, "vendor.com/one=a")->file;
   f2 = za_cdi_registry_find (r, "vendor.com/two=c")->file;
@@ -1068,21 +1030,21 @@ test_apply_env (void **state)
                            "vendor.com/gpu=b");
   /* FOO=y is never replaced; CDI FOO= entries replace each other in
      place; the bare BAR is replaced; NEW=2 replaces NEW=1 in place */
-  JSON_IS (at_path (cfg, "process", "env", NULL),
+  JSON_IS (jp (cfg, "process.env"),
            "[\"FOO=y\",\"BAR=cdi\",\"PATH=/bin\",\"FOO=cdi2\",\"NEW=2\",\"BAZ=b\"]");
   json_decref (cfg);
   /* no process at all: created */
   cfg = INJECT_OK (spec, "{}", "vendor.com/gpu=b");
-  JSON_IS (at_path (cfg, "process", "env", NULL), "[\"FOO=cdi\",\"BAR=cdi\",\"NEW=1\",\"BAZ=b\"]");
+  JSON_IS (jp (cfg, "process.env"), "[\"FOO=cdi\",\"BAR=cdi\",\"NEW=1\",\"BAZ=b\"]");
   json_decref (cfg);
   /* a bare name twice: the later one is replaced (the generator's cache
      keeps the last index) */
   cfg = INJECT_OK (spec, "{\"process\": {\"env\": [\"BAR\", \"X=1\", \"BAR\"]}}", "vendor.com/gpu=b");
-  JSON_IS (at_path (cfg, "process", "env", NULL), "[\"BAR\",\"X=1\",\"BAR=cdi\",\"FOO=cdi\",\"NEW=1\",\"BAZ=b\"]");
+  JSON_IS (jp (cfg, "process.env"), "[\"BAR\",\"X=1\",\"BAR=cdi\",\"FOO=cdi\",\"NEW=1\",\"BAZ=b\"]");
   json_decref (cfg);
   /* identical strings are not deduplicated */
   cfg = INJECT_OK (spec, "{\"process\": {\"env\": [\"BAZ=b\"]}}", "vendor.com/gpu=b");
-  JSON_IS (at_path (cfg, "process", "env", NULL), "[\"BAZ=b\",\"FOO=cdi\",\"BAR=cdi\",\"NEW=1\",\"BAZ=b\"]");
+  JSON_IS (jp (cfg, "process.env"), "[\"BAZ=b\",\"FOO=cdi\",\"BAR=cdi\",\"NEW=1\",\"BAZ=b\"]");
   json_decref (cfg);
 }
 
@@ -1103,13 +1065,13 @@ test_apply_device_nodes_no_host (void **state)
                             "    - {path: /dev/b, hostPath: /nonexistent/b, type: b, major: 8, minor: 1, fileMode: 432,"
                             " uid: 0, gid: 5}\n"),
                    BASE_MIN, "vendor.com/gpu=d");
-  JSON_IS (at_path (cfg, "linux", "devices", NULL),
+  JSON_IS (jp (cfg, "linux.devices"),
            "[{\"major\":300,\"minor\":70000,\"path\":\"/dev/gpu0\",\"type\":\"c\"},"
            "{\"major\":0,\"minor\":0,\"path\":\"/dev/fifo\",\"type\":\"p\"},"
            "{\"major\":7,\"minor\":1,\"path\":\"/dev/u\",\"type\":\"u\"},"
            "{\"fileMode\":432,\"gid\":5,\"major\":8,\"minor\":1,\"path\":\"/dev/b\",\"type\":\"b\",\"uid\":0}]");
   /* cgroup rules for b and c only; rwm when permissions are empty */
-  JSON_IS (at_path (cfg, "linux", "resources", "devices"),
+  JSON_IS (jp (cfg, "linux.resources.devices"),
            "[{\"access\":\"rw\",\"allow\":true,\"major\":300,\"minor\":70000,\"type\":\"c\"},"
            "{\"access\":\"rwm\",\"allow\":true,\"major\":8,\"minor\":1,\"type\":\"b\"}]");
   json_decref (cfg);
@@ -1132,13 +1094,13 @@ test_apply_device_nodes_no_host (void **state)
   cfg = INJECT_OK (DEVSPEC ("    - {path: /dev/a, type: c, major: 1, minor: 9}\n"
                             "    - {path: /dev/b, type: c, major: 1, minor: 9, uid: 0, gid: 7}\n"),
                    "{\"process\": {\"user\": {\"uid\": 1000, \"gid\": 1001}}}", "vendor.com/gpu=d");
-  JSON_IS (at_path (cfg, "linux", "devices", NULL),
+  JSON_IS (jp (cfg, "linux.devices"),
            "[{\"gid\":1001,\"major\":1,\"minor\":9,\"path\":\"/dev/a\",\"type\":\"c\",\"uid\":1000},"
            "{\"gid\":7,\"major\":1,\"minor\":9,\"path\":\"/dev/b\",\"type\":\"c\",\"uid\":0}]");
   json_decref (cfg);
   cfg = INJECT_OK (DEVSPEC ("    - {path: /dev/a, type: c, major: 1, minor: 9}\n"),
                    "{\"process\": {\"user\": {\"uid\": 0, \"gid\": 44}}}", "vendor.com/gpu=d");
-  JSON_IS (at_path (cfg, "linux", "devices", NULL),
+  JSON_IS (jp (cfg, "linux.devices"),
            "[{\"gid\":44,\"major\":1,\"minor\":9,\"path\":\"/dev/a\",\"type\":\"c\"}]");
   json_decref (cfg);
   /* same path: the old entry is removed and the node moves to the end;
@@ -1149,10 +1111,10 @@ test_apply_device_nodes_no_host (void **state)
                    " \"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"},"
                    " {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 9, \"access\": \"rwm\"}]}}}",
                    "vendor.com/gpu=d", "vendor.com/gpu=d");
-  JSON_IS (at_path (cfg, "linux", "devices", NULL),
+  JSON_IS (jp (cfg, "linux.devices"),
            "[{\"major\":6,\"minor\":6,\"path\":\"/dev/z\",\"type\":\"c\"},"
            "{\"major\":1,\"minor\":9,\"path\":\"/dev/a\",\"type\":\"c\"}]");
-  JSON_IS (at_path (cfg, "linux", "resources", "devices"),
+  JSON_IS (jp (cfg, "linux.resources.devices"),
            "[{\"access\":\"rwm\",\"allow\":false},"
            "{\"access\":\"rwm\",\"allow\":true,\"major\":1,\"minor\":9,\"type\":\"c\"},"
            "{\"access\":\"rwm\",\"allow\":true,\"major\":1,\"minor\":9,\"type\":\"c\"},"
@@ -1160,13 +1122,12 @@ test_apply_device_nodes_no_host (void **state)
   json_decref (cfg);
 }
 
-/* A fake host root with real device nodes (root only).  */
-static char *
-fake_host (void)
+/* A fake host root with real device nodes in ROOT (N bytes); false when
+   mknod is not permitted (not root).  */
+static bool
+fake_host (char *root, size_t n)
 {
-  char *root = mktemp_dir ();
-  char *dev = subdir (root, "dev");
-  char *p = NULL;
+  char *dev, *p = NULL;
   struct
   {
     const char *name;
@@ -1176,6 +1137,8 @@ fake_host (void)
     { "big", S_IFCHR | 0620, 511, 70000 }, { "blk", S_IFBLK | 0660, 8, 1 }, { "fifo", S_IFIFO | 0644, 0, 0 },
     { "null", S_IFCHR | 0666, 1, 3 },
   };
+  assert_non_null (make_tmpdir (root, n, TMPDIR_TMPL));
+  dev = subdir (root, "dev");
   for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++)
     {
       assert_true (asprintf (&p, "%s/%s", dev, nodes[i].name) > 0);
@@ -1184,7 +1147,7 @@ fake_host (void)
           free (p);
           free (dev);
           rm_rf (root);
-          return NULL;
+          return false;
         }
       chmod (p, nodes[i].mode & 07777);
       free (p);
@@ -1193,17 +1156,17 @@ fake_host (void)
   assert_int_equal (symlink ("null", p), 0);
   free (p);
   free (dev);
-  return root;
+  return true;
 }
 
 static void
 test_apply_device_nodes_host (void **state)
 {
   (void) state;
-  char *host = fake_host ();
+  char host[64];
   char *e = NULL;
   json_t *cfg;
-  if (!host)
+  if (!fake_host (host, sizeof host))
     {
       print_message ("# mknod not permitted (needs root): skipped\n");
       skip ();
@@ -1218,14 +1181,14 @@ test_apply_device_nodes_host (void **state)
                                  "    - {path: /dev/min, hostPath: /dev/big, type: c, major: 9, minor: 9}\n"
                                  "    - {path: /dev/mis, hostPath: /dev/blk, type: c, major: 9, minor: 9}\n"),
                         BASE_MIN, "vendor.com/gpu=d");
-  JSON_IS (at_path (cfg, "linux", "devices", NULL),
+  JSON_IS (jp (cfg, "linux.devices"),
            "[{\"fileMode\":400,\"major\":511,\"minor\":70000,\"path\":\"/dev/gpu0\",\"type\":\"c\"},"
            "{\"fileMode\":432,\"major\":8,\"minor\":1,\"path\":\"/dev/blk\",\"type\":\"b\"},"
            "{\"fileMode\":420,\"major\":0,\"minor\":0,\"path\":\"/dev/myfifo\",\"type\":\"p\"},"
            "{\"fileMode\":384,\"major\":1,\"minor\":3,\"path\":\"/dev/n\",\"type\":\"c\"},"
            "{\"fileMode\":400,\"major\":9,\"minor\":9,\"path\":\"/dev/min\",\"type\":\"c\"},"
            "{\"fileMode\":432,\"major\":9,\"minor\":9,\"path\":\"/dev/mis\",\"type\":\"c\"}]");
-  JSON_IS (at_path (cfg, "linux", "resources", "devices"),
+  JSON_IS (jp (cfg, "linux.resources.devices"),
            "[{\"access\":\"rwm\",\"allow\":true,\"major\":511,\"minor\":70000,\"type\":\"c\"},"
            "{\"access\":\"rwm\",\"allow\":true,\"major\":8,\"minor\":1,\"type\":\"b\"},"
            "{\"access\":\"rwm\",\"allow\":true,\"major\":1,\"minor\":3,\"type\":\"c\"},"
@@ -1252,7 +1215,7 @@ test_apply_device_nodes_host (void **state)
   /* uid/gid of the process user */
   cfg = INJECT_HOST_OK (host, DEVSPEC ("    - {path: /dev/gpu0, hostPath: /dev/big}\n"),
                         "{\"process\": {\"user\": {\"uid\": 1000, \"gid\": 0}}}", "vendor.com/gpu=d");
-  JSON_IS (at_path (cfg, "linux", "devices", NULL),
+  JSON_IS (jp (cfg, "linux.devices"),
            "[{\"fileMode\":400,\"major\":511,\"minor\":70000,\"path\":\"/dev/gpu0\",\"type\":\"c\",\"uid\":1000}]");
   json_decref (cfg);
   rm_rf (host);
@@ -1335,11 +1298,11 @@ test_apply_hooks (void **state)
   json_decref (cfg);
   /* appended to existing lists */
   cfg = INJECT_OK (spec, "{\"hooks\": {\"prestart\": [{\"path\": \"/old\"}]}}", "vendor.com/gpu=d");
-  JSON_IS (at_path (cfg, "hooks", "prestart", NULL), "[{\"path\":\"/old\"},{\"path\":\"/bin/p\"}]");
+  JSON_IS (jp (cfg, "hooks.prestart"), "[{\"path\":\"/old\"},{\"path\":\"/bin/p\"}]");
   json_decref (cfg);
   /* no annotations key: hooks simply added */
   cfg = INJECT_OK (spec, "{}", "vendor.com/gpu=d");
-  assert_int_equal (json_array_size (at_path (cfg, "hooks", "createContainer", NULL)), 2);
+  assert_int_equal (json_array_size (jp (cfg, "hooks.createContainer")), 2);
   json_decref (cfg);
 }
 
@@ -1358,16 +1321,16 @@ test_apply_rdt_gids_netdevices (void **state)
   json_t *cfg = INJECT_OK (spec, "{\"process\": {\"user\": {\"uid\": 0, \"gid\": 0, \"additionalGids\": [44]}}}",
                            "vendor.com/gpu=a", "vendor.com/gpu=b");
   /* the last intelRdt wins, wholesale */
-  JSON_IS (at_path (cfg, "linux", "intelRdt", NULL),
+  JSON_IS (jp (cfg, "linux.intelRdt"),
            "{\"closID\":\"two\",\"enableMonitoring\":true,\"schemata\":[\"L3:0=1\"]}");
   /* non-zero, not already present */
-  JSON_IS (at_path (cfg, "process", "user", "additionalGids"), "[44,5,7]");
+  JSON_IS (jp (cfg, "process.user.additionalGids"), "[44,5,7]");
   /* map by host interface; later wins */
-  JSON_IS (at_path (cfg, "linux", "netDevices", NULL), "{\"eth1\":{\"name\":\"other\"},\"eth2\":{\"name\":\"ceth2\"}}");
+  JSON_IS (jp (cfg, "linux.netDevices"), "{\"eth1\":{\"name\":\"other\"},\"eth2\":{\"name\":\"ceth2\"}}");
   json_decref (cfg);
   cfg = INJECT_OK (spec, "{}", "vendor.com/gpu=a");
-  JSON_IS (at_path (cfg, "linux", "intelRdt", NULL), "{\"closID\":\"one\",\"l3CacheSchema\":\"L3:0=f\"}");
-  JSON_IS (at_path (cfg, "process", "user", "additionalGids"), "[44,5,7]");
+  JSON_IS (jp (cfg, "linux.intelRdt"), "{\"closID\":\"one\",\"l3CacheSchema\":\"L3:0=f\"}");
+  JSON_IS (jp (cfg, "process.user.additionalGids"), "[44,5,7]");
   json_decref (cfg);
   /* a config that is not an object */
   {
@@ -1397,12 +1360,12 @@ test_apply_null_and_wrong_types (void **state)
                            "{\"process\": {\"env\": null, \"user\": null}, \"mounts\": null, \"hooks\": null,"
                            " \"linux\": {\"devices\": null, \"resources\": {\"devices\": null}}, \"annotations\": null}",
                            "vendor.com/gpu=d");
-  JSON_IS (at_path (cfg, "process", "env", NULL), "[\"A=1\"]");
-  JSON_IS (at_path (cfg, "process", "user", "additionalGids"), "[9]");
+  JSON_IS (jp (cfg, "process.env"), "[\"A=1\"]");
+  JSON_IS (jp (cfg, "process.user.additionalGids"), "[9]");
   JSON_IS (json_object_get (cfg, "mounts"), "[{\"destination\":\"/c\",\"source\":\"/h\"}]");
   JSON_IS (json_object_get (cfg, "hooks"), "{\"prestart\":[{\"path\":\"/p\"}]}");
-  JSON_IS (at_path (cfg, "linux", "devices", NULL), "[{\"major\":1,\"minor\":3,\"path\":\"/dev/x\",\"type\":\"c\"}]");
-  assert_int_equal (json_array_size (at_path (cfg, "linux", "resources", "devices")), 1);
+  JSON_IS (jp (cfg, "linux.devices"), "[{\"major\":1,\"minor\":3,\"path\":\"/dev/x\",\"type\":\"c\"}]");
+  assert_int_equal (json_array_size (jp (cfg, "linux.resources.devices")), 1);
   json_decref (cfg);
   /* a value of another type is an input error, not "out of memory" */
   assert_null (inject (spec, "{\"process\": {\"env\": \"A=1\"}}", NAMES ("vendor.com/gpu=d"), "", &e));

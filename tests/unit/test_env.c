@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,19 +22,14 @@
 #include "util/err.h"
 #include "util/strv.h"
 
+#include "testutil.h"
+
 #define FILE_NAME "e.yaml"
 #define SECRET "s3cr3t-value"
 #define ENV_PATH "services.web.env"
 
-/* Six lines; `env:` is line 7 and its entries start on line 8.  */
-#define PRE                                                                        \
-  "version: v1\n"                                                                  \
-  "deployment: demo\n"                                                             \
-  "services:\n"                                                                    \
-  "  web:\n"                                                                       \
-  "    image:\n"                                                                   \
-  "      name: nginx\n"                                                            \
-  "    env:\n"
+/* SPEC_PRE's six lines, then `env:` on line 7; its entries start on line 8.  */
+#define PRE SPEC_PRE "    env:\n"
 
 static char g_dir[64];              /* the secrets store */
 static struct za_spec *g_spec;
@@ -44,16 +38,13 @@ static struct za_strv g_out;
 
 /* ---- fixture ------------------------------------------------------------ */
 
+/* A secret: G_DIR/REL := the LEN bytes at DATA, mode 0600.  */
 static void
-write_file (const char *rel, const char *data, size_t len)
+put_secret (const char *rel, const char *data, size_t len)
 {
   char path[256];
-  int fd;
-  snprintf (path, sizeof path, "%s/%s", g_dir, rel);
-  fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  assert_true (fd >= 0);
-  assert_int_equal (write (fd, data, len), (ssize_t) len);
-  close (fd);
+  pjoin (path, sizeof path, g_dir, rel);
+  write_data (path, data, len, 0600);
 }
 
 static void
@@ -72,38 +63,28 @@ static int
 group_setup (void **state)
 {
   (void) state;
-  snprintf (g_dir, sizeof g_dir, "/tmp/za-test-env-XXXXXX");
-  if (!mkdtemp (g_dir))
+  if (!make_tmpdir (g_dir, sizeof g_dir, "/tmp/za-test-env-XXXXXX"))
     return -1;
   make_dir ("demo");
   make_dir ("demo/api");
   make_dir ("demo/isdir");
-  write_file ("demo/jwt", SECRET, strlen (SECRET));
-  write_file ("demo/db", DB_JSON, strlen (DB_JSON));
-  write_file ("demo/arr", "[1, 2]", 6);
-  write_file ("demo/bin", SECRET "\0tail", strlen (SECRET) + 5);
-  write_file ("demo/empty", "", 0);
-  write_file ("demo/api/key", "api-" SECRET, strlen (SECRET) + 4);
-  write_file ("demo/api/cfg", "{\"k\": \"v\"}", 10);
+  put_secret ("demo/jwt", SECRET, strlen (SECRET));
+  put_secret ("demo/db", DB_JSON, strlen (DB_JSON));
+  put_secret ("demo/arr", "[1, 2]", 6);
+  put_secret ("demo/bin", SECRET "\0tail", strlen (SECRET) + 5);
+  put_secret ("demo/empty", "", 0);
+  put_secret ("demo/api/key", "api-" SECRET, strlen (SECRET) + 4);
+  put_secret ("demo/api/cfg", "{\"k\": \"v\"}", 10);
   /* a same-named secret in the plain scope must not be used for @api */
-  write_file ("demo/key", "wrong-scope", 11);
+  put_secret ("demo/key", "wrong-scope", 11);
   return 0;
-}
-
-static int
-rm_entry (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-  (void) sb;
-  (void) flag;
-  (void) ftw;
-  return remove (path);
 }
 
 static int
 group_teardown (void **state)
 {
   (void) state;
-  return nftw (g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  return rm_rf (g_dir);
 }
 
 static int
@@ -121,17 +102,6 @@ teardown (void **state)
   return 0;
 }
 
-static void
-dump_errors (const struct za_err *e)
-{
-  for (; e; e = e->next)
-    {
-      char *s = za_err_format (e);
-      print_error ("  %s\n", s ? s : "(oom)");
-      free (s);
-    }
-}
-
 static const struct za_strmap *
 env_of (const char *entries)
 {
@@ -140,12 +110,7 @@ env_of (const char *entries)
   assert_true (asprintf (&doc, PRE "%s", entries) > 0);
   za_spec_free (g_spec);
   g_spec = NULL;
-  if (za_spec_parse (FILE_NAME, doc, strlen (doc), &g_spec, &g_err) != 0)
-    {
-      dump_errors (g_err);
-      free (doc);
-      fail_msg ("spec does not parse");
-    }
+  g_spec = spec_parse_ok_at (FILE_NAME, doc, 0);
   free (doc);
   svc = za_spec_find_service (g_spec, "web");
   assert_non_null (svc);
@@ -191,21 +156,7 @@ expect_out_at (const char *const *want, size_t n, int line)
     }                                                                                              \
   while (0)
 
-static void
-check_err_at (const struct za_err *e, const char *path, unsigned l, unsigned c, const char *msg, int line)
-{
-  if (!e)
-    fail_msg ("line %d: no error", line);
-  if ((path == NULL) != (e->path == NULL) || (path && strcmp (path, e->path) != 0) || strcmp (msg, e->msg) != 0
-      || e->line != l || e->col != c || !e->file || strcmp (e->file, FILE_NAME) != 0 || e->code != ZA_EINPUT)
-    {
-      print_error ("line %d: error mismatch\n  want: %s:%u:%u: %s: %s\n  got:\n", line, FILE_NAME, l, c,
-                   path ? path : "(null)", msg);
-      dump_errors (e);
-      fail ();
-    }
-}
-#define check_err(e, path, l, c, msg) check_err_at (e, path, l, c, msg, __LINE__)
+#define check_err(e, path, l, c, msg) check_err_at (e, FILE_NAME, path, l, c, msg, __LINE__)
 
 /* A failed resolution with exactly one error at entry line 8, column 10
    (a one-letter key: "      A: …").  */
@@ -217,13 +168,7 @@ expect_one_at (const char *entries, const struct za_secrets *sec, const char *ms
   za_strv_clear (&g_out);
   if (resolve (entries, sec) != -1)
     fail_msg ("line %d: resolution succeeded", line);
-  if (za_err_count (g_err) != 1)
-    {
-      print_error ("line %d: want 1 error, got %zu\n", line, za_err_count (g_err));
-      dump_errors (g_err);
-      fail ();
-    }
-  check_err_at (g_err, ENV_PATH ".A", 8, 10, msg, line);
+  check_one_err_at (g_err, FILE_NAME, ENV_PATH ".A", 8, 10, msg, line);
 }
 #define EXPECT_ONE(entries, sec, msg) expect_one_at (entries, sec, msg, __LINE__)
 

@@ -47,6 +47,8 @@
 #include "util/err.h"
 #include "util/fs.h"
 
+#include "testutil.h"
+
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define MKHOST "tests/fakehost/mkhost.sh"
 #define UVM 509
@@ -65,10 +67,7 @@ static int
 setup (void **state)
 {
   struct fx *f = calloc (1, sizeof *f);
-  if (!f)
-    return -1;
-  strcpy (f->dir, "/tmp/za-gpu-XXXXXX");
-  if (!mkdtemp (f->dir))
+  if (!f || !make_tmpdir (f->dir, sizeof f->dir, "/tmp/za-gpu-XXXXXX"))
     {
       free (f);
       return -1;
@@ -83,14 +82,9 @@ static int
 teardown (void **state)
 {
   struct fx *f = *state;
-  struct za_err *err = NULL;
-  int r;
   if (!f)
     return 0;
-  r = za_rm_rf_at (AT_FDCWD, f->dir, &err);
-  za_err_free (&err);
-  free (f);
-  return r;
+  return fixture_free (f, f->dir);
 }
 
 /* Skip (with the reason) unless fake hosts can be made here: root for
@@ -118,17 +112,24 @@ need_fakehost (struct fx *f)
   unlink (probe);
 }
 
+/* ROOT, created by mkhost.sh with COUNT GPUs of VENDOR (nvidia-uvm major UVM).  */
+static void
+run_mkhost (const char *root, const char *vendor, int count, int uvm)
+{
+  char cmd[PATH_MAX + 256];
+  int rc;
+  snprintf (cmd, sizeof cmd, "bash %s '%s' %s %d %d", MKHOST, root, vendor, count, uvm);
+  rc = system (cmd);
+  if (rc != 0)
+    fail_msg ("`%s` failed (status %d)", cmd, rc);
+}
+
 /* F->dir/NAME, created by mkhost.sh with COUNT GPUs of VENDOR.  */
 static void
 mkhost (char *out, size_t outsz, struct fx *f, const char *name, const char *vendor, int count, int uvm)
 {
-  char cmd[PATH_MAX + 256];
-  int rc;
   snprintf (out, outsz, "%s/%s", f->dir, name);
-  snprintf (cmd, sizeof cmd, "bash %s '%s' %s %d %d", MKHOST, out, vendor, count, uvm);
-  rc = system (cmd);
-  if (rc != 0)
-    fail_msg ("`%s` failed (status %d)", cmd, rc);
+  run_mkhost (out, vendor, count, uvm);
 }
 
 /* Hosts that tests only read, made once per run: VENDOR with COUNT GPUs
@@ -139,48 +140,24 @@ static int
 group_setup (void **state)
 {
   (void) state;
-  strcpy (shared_dir, "/tmp/za-gpu-hosts-XXXXXX");
-  return mkdtemp (shared_dir) ? 0 : -1;
+  return make_tmpdir (shared_dir, sizeof shared_dir, "/tmp/za-gpu-hosts-XXXXXX") ? 0 : -1;
 }
 
 static int
 group_teardown (void **state)
 {
-  struct za_err *err = NULL;
-  int r = za_rm_rf_at (AT_FDCWD, shared_dir, &err);
   (void) state;
-  za_err_free (&err);
-  return r;
+  return rm_rf (shared_dir);
 }
 
 static void
 shared_host (char *out, size_t outsz, const char *vendor, int count)
 {
-  char cmd[PATH_MAX + 256];
   struct stat st;
-  int rc;
   snprintf (out, outsz, "%s/%s-%d", shared_dir, vendor, count);
   if (stat (out, &st) == 0)
     return;
-  snprintf (cmd, sizeof cmd, "bash %s '%s' %s %d %d", MKHOST, out, vendor, count, UVM);
-  rc = system (cmd);
-  if (rc != 0)
-    fail_msg ("`%s` failed (status %d)", cmd, rc);
-}
-
-static void
-write_file (const char *path, const char *content)
-{
-  cleanup_free char *dir = strdup (path);
-  int fd;
-  assert_non_null (dir);
-  *strrchr (dir, '/') = '\0';
-  assert_int_equal (za_mkdir_p (dir, 0755, NULL), 0);
-  fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0)
-    fail_msg ("create `%s`: %s", path, strerror (errno));
-  assert_int_equal (za_write_all (fd, content, strlen (content)), 0);
-  assert_int_equal (close (fd), 0);
+  run_mkhost (out, vendor, count, UVM);
 }
 
 static void __attribute__ ((format (printf, 3, 4)))
@@ -221,38 +198,21 @@ unlink_in (const char *root, const char *rel)
   assert_int_equal (unlink (path), 0);
 }
 
+/* rm -rf ROOT REL (REL starts with a slash).  */
+static void
+rm_in (const char *root, const char *rel)
+{
+  char path[PATH_MAX];
+  snprintf (path, sizeof path, "%s%s", root, rel);
+  assert_int_equal (rm_rf (path), 0);
+}
+
 /* ---- errors and JSON ------------------------------------------------- */
 
 static const char *current_case = "";
 
-static void
-dump_chain (const char *what, const struct za_err *e)
-{
-  for (; e; e = e->next)
-    {
-      cleanup_free char *m = za_err_format (e);
-      print_message ("%s: %s\n", what, m ? m : "?");
-    }
-}
-
-static const struct za_err *
-chain_find (const struct za_err *e, const char *needle)
-{
-  for (; e; e = e->next)
-    if (e->msg && strstr (e->msg, needle))
-      return e;
-  return NULL;
-}
-
-static void
-assert_chain_has (const struct za_err *e, const char *what, const char *needle)
-{
-  if (!chain_find (e, needle))
-    {
-      dump_chain (what, e);
-      fail_msg ("[%s] no %s contains `%s`", current_case, what, needle);
-    }
-}
+/* Some message of chain E contains NEEDLE (E dumped as WHAT otherwise).  */
+#define assert_chain_has(e, what, needle) require_chain_has (current_case, e, what, needle)
 
 static void
 assert_json_eq (const char *what, const json_t *got, const json_t *want)
@@ -263,30 +223,6 @@ assert_json_eq (const char *what, const json_t *got, const json_t *want)
       cleanup_free char *w = json_dumps (want, JSON_INDENT (1));
       fail_msg ("[%s] %s differs\n--- got:\n%s\n--- want:\n%s", current_case, what, g ? g : "?", w ? w : "?");
     }
-}
-
-/* "a.b.3.c": object keys and array indexes.  */
-static json_t *
-jp (json_t *root, const char *path)
-{
-  cleanup_free char *copy = strdup (path);
-  char *save = NULL;
-  json_t *cur = root;
-  assert_non_null (copy);
-  for (char *t = strtok_r (copy, ".", &save); cur && t; t = strtok_r (NULL, ".", &save))
-    {
-      if (json_is_array (cur))
-        {
-          char *end;
-          unsigned long i = strtoul (t, &end, 10);
-          cur = *end ? NULL : json_array_get (cur, i);
-        }
-      else if (json_is_object (cur))
-        cur = json_object_get (cur, t);
-      else
-        cur = NULL;
-    }
-  return cur;
 }
 
 static void __attribute__ ((format (printf, 2, 3)))
@@ -419,13 +355,8 @@ struct run
 static void
 parse (struct run *x, const char *yaml)
 {
-  struct za_err *perr = NULL;
   memset (x, 0, sizeof *x);
-  if (za_spec_parse ("test.yaml", yaml, strlen (yaml), &x->spec, &perr) < 0)
-    {
-      cleanup_free char *m = za_err_format (perr);
-      fail_msg ("spec does not parse: %s\n---\n%s", m ? m : "?", yaml);
-    }
+  x->spec = spec_parse_ok_at ("test.yaml", yaml, 0);
   assert_true (x->spec->d.services.n >= 1);
   x->svc = x->spec->d.services.v[0].val;
 }
@@ -502,12 +433,7 @@ build_fail (struct run *x, const char *yaml, const char *host, const char *cdi_d
   const struct za_err *e;
   assert_int_equal (build (x, yaml, host, cdi_dir, NULL), -1);
   assert_null (x->r.config);
-  e = chain_find (x->err, needle);
-  if (!e)
-    {
-      dump_chain ("error", x->err);
-      fail_msg ("[%s] no error contains `%s`", current_case, needle);
-    }
+  e = require_chain_has (current_case, x->err, "error", needle);
   assert_int_equal (e->code, ZA_EINPUT);
   if (path)
     assert_string_equal (e->path ? e->path : "(none)", path);
@@ -929,15 +855,14 @@ static void
 test_detect_node_fallback (void **state)
 {
   struct fx *f = *state;
-  char host[PATH_MAX], rm[PATH_MAX + 16];
+  char host[PATH_MAX];
   struct za_gpu_list l;
   struct za_err *err = NULL;
   struct za_host h;
   need_fakehost (f);
   current_case = "fallback";
   mkhost (host, sizeof host, f, "fallback", "nvidia", 3, UVM);
-  snprintf (rm, sizeof rm, "rm -rf '%s/sys'", host);
-  assert_int_equal (system (rm), 0);
+  rm_in (host, "/sys");
   unlink_in (host, "/dev/nvidia1"); /* gaps keep the node names */
   mknod_in (host, "/dev/nvidia5", 195, 5);
   h.root = host;
@@ -2009,10 +1934,9 @@ test_cdi_generate_errors (void **state)
 
   /* NVIDIA without driver libraries: a warning, no mounts */
   {
-    char rm[PATH_MAX + 64];
     mkhost (host, sizeof host, f, "gen-nolibs", "nvidia", 1, UVM);
-    snprintf (rm, sizeof rm, "rm -rf '%s/usr' '%s/lib'", host, host);
-    assert_int_equal (system (rm), 0);
+    rm_in (host, "/usr");
+    rm_in (host, "/lib");
     h.root = host;
     assert_int_equal (za_gpu_cdi_generate (&h, ZA_GPU_NVIDIA, &spec, &warn, &err), 0);
     assert_null (err);
@@ -2030,7 +1954,7 @@ static void
 test_gpu_without_nodes (void **state)
 {
   struct fx *f = *state;
-  char host[PATH_MAX], rm[PATH_MAX + 128];
+  char host[PATH_MAX];
   struct za_host h;
   json_t *spec = NULL;
   struct za_err *err = NULL, *warn = NULL;
@@ -2039,8 +1963,8 @@ test_gpu_without_nodes (void **state)
   need_fakehost (f);
   current_case = "no nodes";
   mkhost (host, sizeof host, f, "vfio", "amd", 2, UVM);
-  snprintf (rm, sizeof rm, "rm -rf '%s/sys/class/drm/card1' '%s/sys/class/drm/renderD129'", host, host);
-  assert_int_equal (system (rm), 0);
+  rm_in (host, "/sys/class/drm/card1");
+  rm_in (host, "/sys/class/drm/renderD129");
   h.root = host;
   assert_int_equal (za_gpu_cdi_generate (&h, ZA_GPU_AMD, &spec, &warn, &err), 0);
   assert_null (err);
@@ -2064,8 +1988,7 @@ test_gpu_without_nodes (void **state)
   run_clear (&x);
 
   /* no GPU with nodes at all: an input error */
-  snprintf (rm, sizeof rm, "rm -rf '%s/sys/class/drm'", host);
-  assert_int_equal (system (rm), 0);
+  rm_in (host, "/sys/class/drm");
   spec = NULL;
   assert_int_equal (za_gpu_cdi_generate (&h, ZA_GPU_AMD, &spec, &warn, &err), -1);
   assert_null (spec);

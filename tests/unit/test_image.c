@@ -36,6 +36,8 @@
 #include "util/err.h"
 #include "util/fs.h"
 
+#include "testutil.h"
+
 #define MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define MT_INDEX "application/vnd.oci.image.index.v1+json"
 #define MT_CONFIG "application/vnd.oci.image.config.v1+json"
@@ -60,23 +62,15 @@ static int
 setup (void **state)
 {
   struct fx *f = calloc (1, sizeof *f);
-  if (!f)
-    return -1;
-  strcpy (f->dir, "/tmp/za-image-XXXXXX");
-  if (!mkdtemp (f->dir))
+  if (!f
+      || make_tmpdir_sub (f->dir, sizeof f->dir, "/tmp/za-image-XXXXXX", f->outside, sizeof f->outside,
+                          "outside") < 0)
     {
       free (f);
       return -1;
     }
   snprintf (f->layout, sizeof f->layout, "%s/layout", f->dir);
   snprintf (f->cache, sizeof f->cache, "%s/cache", f->dir);
-  snprintf (f->outside, sizeof f->outside, "%s/outside", f->dir);
-  if (mkdir (f->outside, 0755) < 0)
-    {
-      za_rm_rf_at (AT_FDCWD, f->dir, NULL);
-      free (f);
-      return -1;
-    }
   *state = f;
   return 0;
 }
@@ -85,14 +79,9 @@ static int
 teardown (void **state)
 {
   struct fx *f = *state;
-  struct za_err *err = NULL;
-  int r;
   if (!f)
     return 0;
-  r = za_rm_rf_at (AT_FDCWD, f->dir, &err);
-  za_err_free (&err);
-  free (f);
-  return r;
+  return fixture_free (f, f->dir);
 }
 
 /* ---- building layouts ---------------------------------------------- */
@@ -129,21 +118,6 @@ sha256_hex (const void *data, size_t len, char out[65])
 }
 
 static void
-write_file (const char *path, const void *data, size_t len)
-{
-  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  assert_true (fd >= 0);
-  assert_int_equal (za_write_all (fd, data, len), 0);
-  assert_int_equal (close (fd), 0);
-}
-
-static void
-write_str (const char *path, const char *s)
-{
-  write_file (path, s, strlen (s));
-}
-
-static void
 init_layout (const char *layout)
 {
   char p[PATH_MAX];
@@ -151,7 +125,7 @@ init_layout (const char *layout)
   snprintf (p, sizeof p, "%s/blobs/sha256", layout);
   assert_int_equal (za_mkdir_p (p, 0755, &err), 0);
   snprintf (p, sizeof p, "%s/oci-layout", layout);
-  write_str (p, "{\"imageLayoutVersion\": \"1.0.0\"}");
+  write_file (p, "{\"imageLayoutVersion\": \"1.0.0\"}");
 }
 
 static void
@@ -168,7 +142,7 @@ put_blob (const char *layout, const void *data, size_t len, const char *mt, stru
   b->size = len;
   b->media_type = mt;
   blob_path (layout, b, p, sizeof p);
-  write_file (p, data, len);
+  write_data (p, data, len, 0644);
 }
 
 static void
@@ -326,7 +300,7 @@ write_index (const char *layout, const struct ref *r, size_t n)
   json_t *j = json_pack ("{s:i, s:o}", "schemaVersion", 2, "manifests", refs_json (r, n));
   char *s = json_dumps (j, JSON_INDENT (2));
   snprintf (p, sizeof p, "%s/index.json", layout);
-  write_file (p, s, strlen (s));
+  write_file (p, s);
   free (s);
   json_decref (j);
 }
@@ -345,39 +319,13 @@ simple_image (const char *layout, const char *config, const struct layer *layers
 
 /* ---- checking results ---------------------------------------------- */
 
-static char *
-read_rel (const char *rootfs, const char *rel)
-{
-  char p[PATH_MAX];
-  char *data = NULL;
-  struct za_err *err = NULL;
-  snprintf (p, sizeof p, "%s/%s", rootfs, rel);
-  if (za_read_file (p, 1u << 24, &data, NULL, &err) < 0)
-    {
-      za_err_free (&err);
-      return NULL;
-    }
-  return data;
-}
-
 static void
 assert_content (const char *rootfs, const char *rel, const char *want)
 {
-  char *got = read_rel (rootfs, rel);
-  if (!got)
-    fail_msg ("%s: cannot read %s", rootfs, rel);
+  char *got = slurp_in (rootfs, rel);
   if (strcmp (got, want) != 0)
     fail_msg ("%s: got `%s`, want `%s`", rel, got, want);
   free (got);
-}
-
-static bool
-exists_rel (const char *rootfs, const char *rel)
-{
-  char p[PATH_MAX];
-  struct stat st;
-  snprintf (p, sizeof p, "%s/%s", rootfs, rel);
-  return lstat (p, &st) == 0;
 }
 
 static size_t
@@ -543,17 +491,17 @@ test_three_layers (void **state)
 
   assert_content (rootfs, "etc/hostname", "one\n");
   assert_content (rootfs, "a/keep", "v3");
-  assert_false (exists_rel (rootfs, "a/gone"));
-  assert_false (exists_rel (rootfs, "rm_me"));
-  assert_false (exists_rel (rootfs, "rmdir"));
-  assert_false (exists_rel (rootfs, "opq/old1"));
-  assert_false (exists_rel (rootfs, "opq/sub"));
+  assert_false (exists_in (rootfs, "a/gone"));
+  assert_false (exists_in (rootfs, "rm_me"));
+  assert_false (exists_in (rootfs, "rmdir"));
+  assert_false (exists_in (rootfs, "opq/old1"));
+  assert_false (exists_in (rootfs, "opq/sub"));
   assert_content (rootfs, "opq/new", "n");
   assert_content (rootfs, "opq/new2", "n2");
   assert_content (rootfs, "usr/lib/libfoo.so", "foo");
   assert_content (rootfs, "usr/lib/libbar.so", "bar");
-  assert_false (exists_rel (rootfs, "dev/null"));
-  assert_false (exists_rel (rootfs, "fifo"));
+  assert_false (exists_in (rootfs, "dev/null"));
+  assert_false (exists_in (rootfs, "fifo"));
 
   snprintf (want, sizeof want, "%s/lib", rootfs);
   assert_int_equal (lstat (want, &a), 0);
@@ -634,7 +582,7 @@ test_tag_selection (void **state)
   za_image_config_free (cfg);
   assert_int_equal (count_entries (f->cache), 2);
 
-  za_rm_rf_at (AT_FDCWD, f->cache, NULL);
+  rm_rf (f->cache);
   snprintf (ref, sizeof ref, "%s:nope", dir);
   expect_fail (f, ref, "no manifest is tagged `nope`", "tags: v1, v2", NULL);
 }
@@ -694,7 +642,7 @@ test_image_index (void **state)
   free (rootfs);
   za_image_config_free (cfg);
 
-  za_rm_rf_at (AT_FDCWD, f->cache, NULL);
+  rm_rf (f->cache);
   snprintf (ref, sizeof ref, "%s:nohost", f->layout);
   snprintf (avail, sizeof avail, "available: linux/%s, windows/%s", other, host);
   expect_fail (f, ref, "no manifest for linux/", host, avail, "(image index)", NULL);
@@ -716,14 +664,14 @@ test_cache_reuse (void **state)
   assert_int_equal (stat (p, &a), 0);
   /* a marker an unpack would not produce */
   snprintf (p, sizeof p, "%s/marker", r1);
-  write_str (p, "m");
+  write_file (p, "m");
   /* layers are not read again: damage one */
   blob_path (f->layout, &lb[1], p, sizeof p);
   flip_byte (p, 700);
 
   expect_ok (f, NULL, &r2, &c2, NULL);
   assert_string_equal (r1, r2);
-  assert_true (exists_rel (r2, "marker"));
+  assert_true (exists_in (r2, "marker"));
   snprintf (p, sizeof p, "%s/a/keep", r2);
   assert_int_equal (stat (p, &b), 0);
   assert_int_equal (a.st_ino, b.st_ino);
@@ -746,7 +694,7 @@ test_cache_reuse (void **state)
   assert_int_equal (prep (f, NULL, &r2, &c2, NULL, &err), -1);
   assert_non_null (strstr (err->msg, "(config): digest mismatch"));
   za_err_free (&err);
-  assert_true (exists_rel (r1, "marker")); /* a good cache entry stays */
+  assert_true (exists_in (r1, "marker")); /* a good cache entry stays */
 
   free (r1);
   za_image_config_free (c1);
@@ -818,7 +766,7 @@ bad_layer (struct fx *f, const struct ent *ents, const char *entry, const char *
   struct blob man, lb[1];
   char want[160];
   size_t outside = count_entries (f->outside);
-  za_rm_rf_at (AT_FDCWD, f->layout, NULL);
+  rm_rf (f->layout);
   simple_image (f->layout, CONFIG_MIN, l, 1, &man, lb);
   snprintf (want, sizeof want, "blob sha256:%s (layer 1 of 1): entry `%s`", lb[0].hex, entry);
   expect_fail (f, NULL, want, why, NULL);
@@ -835,7 +783,7 @@ test_dotdot_entry (void **state)
   bad_layer (f, e1, "a/../../evil", "`..`");
   bad_layer (f, e2, "../outside/evil", "`..`");
   bad_layer (f, e3, "x/../.wh.y", "`..`");
-  assert_false (exists_rel (f->dir, "evil"));
+  assert_false (exists_in (f->dir, "evil"));
 }
 
 static void
@@ -848,7 +796,7 @@ test_absolute_entry (void **state)
   snprintf (abs, sizeof abs, "%s/evil", f->outside);
   bad_layer (f, e1, "/za-image-test-evil", "absolute path");
   bad_layer (f, e2, abs, "absolute path");
-  assert_false (exists_rel ("/", "za-image-test-evil"));
+  assert_false (exists_in ("/", "za-image-test-evil"));
 }
 
 static void
@@ -875,15 +823,15 @@ test_symlink_escape (void **state)
   bad_layer (f, e1, "link/passwd", "symlink `link`");
   bad_layer (f, e2, "d/up/tmp/x", "outside the rootfs");
   bad_layer (f, e3, "a/sub/", "outside the rootfs"); /* libarchive writes dirs with a '/' */
-  write_file (keep, "k", 1);
+  write_file (keep, "k");
   {
     struct layer l[] = { { e4, false } };
     struct blob man;
-    za_rm_rf_at (AT_FDCWD, f->layout, NULL);
+    rm_rf (f->layout);
     simple_image (f->layout, CONFIG_MIN, l, 1, &man, NULL);
     expect_fail (f, NULL, "entry `w/.wh.keep`", "outside the rootfs", NULL);
   }
-  assert_true (exists_rel (f->outside, "keep"));
+  assert_true (exists_in (f->outside, "keep"));
 }
 
 static void
@@ -898,7 +846,7 @@ test_hardlink_outside (void **state)
   struct stat st;
 
   snprintf (secret, sizeof secret, "%s/secret", f->outside);
-  write_file (secret, "s", 1);
+  write_file (secret, "s");
   bad_layer (f, e1, "hl", "hardlink target `../outside/secret` is outside the rootfs");
   bad_layer (f, e2, "hl", "is outside the rootfs");
   bad_layer (f, e3, "hl", "symlink `ln`");
@@ -951,7 +899,7 @@ test_bad_digest (void **state)
                  MT_MANIFEST, "digest", "sha256:../../../../etc/passwd", "size", 10);
   s = json_dumps (j, 0);
   snprintf (p, sizeof p, "%s/index.json", f->layout);
-  write_file (p, s, strlen (s));
+  write_file (p, s);
   free (s);
   json_decref (j);
   expect_fail (f, NULL, "index.json: manifests[0]: invalid digest", NULL);
@@ -994,8 +942,8 @@ test_replace_and_order (void **state)
 
   simple_image (f->layout, CONFIG_MIN, l, 4, &man, NULL);
   expect_ok (f, NULL, &rootfs, &cfg, NULL);
-  assert_false (exists_rel (rootfs, "o/s/old"));
-  assert_false (exists_rel (rootfs, "o/f"));
+  assert_false (exists_in (rootfs, "o/s/old"));
+  assert_false (exists_in (rootfs, "o/f"));
   assert_content (rootfs, "o/s/new", "new");
   snprintf (p, sizeof p, "%s/o/s", rootfs);
   assert_int_equal (stat (p, &st), 0);
@@ -1028,7 +976,7 @@ test_not_a_tar (void **state)
   expect_fail (f, NULL, want, NULL);
 
   /* an empty blob is an empty layer, though */
-  za_rm_rf_at (AT_FDCWD, f->layout, NULL);
+  rm_rf (f->layout);
   manifest_with_layer (f, "", NULL, &man);
   expect_ok (f, NULL, &rootfs, &cfg, NULL);
   assert_int_equal (count_entries (rootfs), 0);
@@ -1086,15 +1034,15 @@ test_layout_errors (void **state)
   expect_fail (f, NULL, "open layout directory", NULL);
   simple_image (f->layout, CONFIG_MIN, l, 1, &man, NULL);
   snprintf (p, sizeof p, "%s/oci-layout", f->layout);
-  write_str (p, "{\"imageLayoutVersion\": \"2.0.0\"}");
+  write_file (p, "{\"imageLayoutVersion\": \"2.0.0\"}");
   expect_fail (f, NULL, "unsupported imageLayoutVersion `2.0.0`", NULL);
   assert_int_equal (unlink (p), 0);
   expect_fail (f, NULL, "not an OCI image layout", "oci-layout", NULL);
   init_layout (f->layout);
   snprintf (p, sizeof p, "%s/index.json", f->layout);
-  write_str (p, "{\"manifests\": [], \"manifests\": []}");
+  write_file (p, "{\"manifests\": [], \"manifests\": []}");
   expect_fail (f, NULL, "index.json: invalid JSON", "duplicate", NULL);
-  write_str (p, "{\"schemaVersion\": 2, \"manifests\": []}");
+  write_file (p, "{\"schemaVersion\": 2, \"manifests\": []}");
   expect_fail (f, NULL, "lists no manifests", NULL);
   snprintf (p, sizeof p, "%s:", f->layout);
   expect_fail (f, p, "empty tag", NULL);
@@ -1182,9 +1130,9 @@ test_stale_tmp (void **state)
   assert_int_equal (flock (lockfd, LOCK_EX), 0);
 
   expect_ok (f, NULL, &rootfs, &cfg, NULL);
-  assert_false (exists_rel (f->cache, names[0]));
-  assert_true (exists_rel (f->cache, names[1]));
-  assert_true (exists_rel (f->cache, names[2]));
+  assert_false (exists_in (f->cache, names[0]));
+  assert_true (exists_in (f->cache, names[1]));
+  assert_true (exists_in (f->cache, names[2]));
   assert_int_equal (count_entries (f->cache), 3);
   close (lockfd);
   free (rootfs);
@@ -1224,7 +1172,7 @@ test_busybox (void **state)
   assert_int_equal ((size_t) st.st_size, len);
   assert_int_equal (access (p, X_OK), 0);
   {
-    char *got = read_rel (rootfs, "bin/busybox");
+    char *got = slurp_in (rootfs, "bin/busybox");
     assert_non_null (got);
     assert_memory_equal (got, bb, len);
     free (got);

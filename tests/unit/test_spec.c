@@ -21,17 +21,11 @@
 #include "util/arena.h"
 #include "util/err.h"
 
+#include "testutil.h"
+
 #define FILE_NAME "t.yaml"
 #define SEC UINT64_C (1000000000)
-
-/* Six lines; service keys added after it start on line 7, column 5.  */
-#define PRE                                                                        \
-  "version: v1\n"                                                                  \
-  "deployment: demo\n"                                                             \
-  "services:\n"                                                                    \
-  "  web:\n"                                                                       \
-  "    image:\n"                                                                   \
-  "      name: nginx\n"
+#define PRE SPEC_PRE
 
 /* State freed in teardown, so a failed assertion leaks nothing.  */
 static struct za_spec *g_spec;
@@ -41,36 +35,15 @@ static int
 teardown (void **state)
 {
   (void) state;
-  za_spec_free (g_spec);
-  g_spec = NULL;
-  za_err_free (&g_err);
+  spec_reset (&g_spec, &g_err);
   return 0;
-}
-
-static void
-dump_errors (const struct za_err *e)
-{
-  for (; e; e = e->next)
-    {
-      char *s = za_err_format (e);
-      print_error ("  %s\n", s ? s : "(oom)");
-      free (s);
-    }
 }
 
 static struct za_spec *
 parse_ok_at (const char *yaml, int line)
 {
-  za_spec_free (g_spec);
-  g_spec = NULL;
-  za_err_free (&g_err);
-  if (za_spec_parse (FILE_NAME, yaml, strlen (yaml), &g_spec, &g_err) != 0 || !g_spec)
-    {
-      print_error ("line %d: spec rejected:\n", line);
-      dump_errors (g_err);
-      fail ();
-    }
-  assert_null (g_err);
+  spec_reset (&g_spec, &g_err);
+  g_spec = spec_parse_ok_at (FILE_NAME, yaml, line);
   return g_spec;
 }
 #define parse_ok(y) parse_ok_at (y, __LINE__)
@@ -78,9 +51,7 @@ parse_ok_at (const char *yaml, int line)
 static const struct za_err *
 parse_fail_at (const char *yaml, int line)
 {
-  za_spec_free (g_spec);
-  g_spec = NULL;
-  za_err_free (&g_err);
+  spec_reset (&g_spec, &g_err);
   if (za_spec_parse (FILE_NAME, yaml, strlen (yaml), &g_spec, &g_err) != -1)
     fail_msg ("line %d: spec accepted", line);
   assert_null (g_spec);
@@ -90,36 +61,13 @@ parse_fail_at (const char *yaml, int line)
 }
 #define parse_fail(y) parse_fail_at (y, __LINE__)
 
-static void
-check_err_at (const struct za_err *e, const char *path, unsigned l, unsigned c, const char *msg,
-              int line)
-{
-  if (!e)
-    fail_msg ("line %d: no error", line);
-  if ((path == NULL) != (e->path == NULL) || (path && strcmp (path, e->path) != 0)
-      || strcmp (msg, e->msg) != 0 || e->line != l || e->col != c || !e->file
-      || strcmp (e->file, FILE_NAME) != 0 || e->code != ZA_EINPUT)
-    {
-      print_error ("line %d: error mismatch\n  want: %s:%u:%u: %s: %s\n  got:\n", line, FILE_NAME,
-                   l, c, path ? path : "(null)", msg);
-      dump_errors (e);
-      fail ();
-    }
-}
-#define check_err(e, path, l, c, msg) check_err_at (e, path, l, c, msg, __LINE__)
+#define check_err(e, path, l, c, msg) check_err_at (e, FILE_NAME, path, l, c, msg, __LINE__)
 
 /* The spec must fail with exactly one error.  */
 static void
 expect_one_at (const char *yaml, const char *path, unsigned l, unsigned c, const char *msg, int line)
 {
-  const struct za_err *e = parse_fail_at (yaml, line);
-  if (za_err_count (e) != 1)
-    {
-      print_error ("line %d: want 1 error, got %zu\n", line, za_err_count (e));
-      dump_errors (e);
-      fail ();
-    }
-  check_err_at (e, path, l, c, msg, line);
+  check_one_err_at (parse_fail_at (yaml, line), FILE_NAME, path, l, c, msg, line);
 }
 #define expect_one(y, path, l, c, msg) expect_one_at (y, path, l, c, msg, __LINE__)
 
@@ -1495,45 +1443,6 @@ test_spec_error_cap (void **state)
 }
 
 /* ---- the real ZLayer examples ----------------------------------------- */
-
-static char *
-examples_dir (void)
-{
-  const char *shared = getenv ("SHARED");
-  char *dir = NULL;
-  if (asprintf (&dir, "%s/testdata/zlayer-examples", shared ? shared : "../shared") < 0)
-    return NULL;
-  return dir;
-}
-
-/* The 'parses' column of INDEX.md: "yes", "no (…)" or "n/a (…)".  */
-static int
-read_index (const char *dir, char names[][128], bool *parses, bool *validates, size_t max)
-{
-  char *path = NULL, line[1024];
-  FILE *f;
-  size_t n = 0;
-  if (asprintf (&path, "%s/INDEX.md", dir) < 0)
-    return -1;
-  f = fopen (path, "r");
-  free (path);
-  if (!f)
-    return -1;
-  while (fgets (line, sizeof line, f) && n < max)
-    {
-      char name[128], p[512], v[512];
-      if (sscanf (line, "| %127[^ |] | %511[^|]| %511[^|]|", name, p, v) != 3)
-        continue;
-      if (!strstr (name, ".yaml") && !strstr (name, ".yml"))
-        continue;
-      snprintf (names[n], 128, "%s", name);
-      parses[n] = strncmp (p, "yes", 3) == 0;
-      validates[n] = strncmp (v, "yes", 3) == 0;
-      n++;
-    }
-  fclose (f);
-  return (int) n;
-}
 
 static void
 test_spec_examples_parse_per_index (void **state)

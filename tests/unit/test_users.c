@@ -29,6 +29,8 @@
 #include "util/err.h"
 #include "util/fs.h"
 
+#include "testutil.h"
+
 static const char PASSWD[] =
     "root:x:0:0:root:/root:/bin/bash\n"
     "# nginx:x:1:1:commented out:/:/bin/false\n"
@@ -63,31 +65,6 @@ struct fixture
   int rootfs_fd;     /* O_PATH | O_DIRECTORY */
 };
 
-static void
-write_file (const char *path, const char *content, size_t len)
-{
-  cleanup_free char *dir = strdup (path);
-  int fd;
-  assert_non_null (dir);
-  *strrchr (dir, '/') = '\0';
-  assert_int_equal (za_mkdir_p (dir, 0755, NULL), 0);
-  /* O_NOFOLLOW: several tests plant symlinks at etc/passwd; rewriting one of
-     them must fail loudly, never write through it to wherever it points.  */
-  fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0)
-    fail_msg ("create `%s`: %s", path, strerror (errno));
-  assert_int_equal (za_write_all (fd, content, len), 0);
-  assert_int_equal (close (fd), 0);
-}
-
-static void
-write_rootfs_file (struct fixture *fx, const char *rel, const char *content)
-{
-  char path[PATH_MAX];
-  snprintf (path, sizeof path, "%s/%s", fx->rootfs, rel);
-  write_file (path, content, strlen (content));
-}
-
 static int
 open_rootfs (struct fixture *fx)
 {
@@ -104,17 +81,16 @@ setup_empty (void **state)
   struct fixture *fx = calloc (1, sizeof *fx);
   if (!fx)
     return -1;
-  strcpy (fx->dir, "/tmp/za-users-XXXXXX");
-  if (!mkdtemp (fx->dir))
+  fx->rootfs_fd = -1;
+  if (make_tmpdir_sub (fx->dir, sizeof fx->dir, "/tmp/za-users-XXXXXX", fx->rootfs, sizeof fx->rootfs,
+                       "rootfs") < 0)
     {
       free (fx);
       return -1;
     }
-  snprintf (fx->rootfs, sizeof fx->rootfs, "%s/rootfs", fx->dir);
-  fx->rootfs_fd = -1;
-  if (mkdir (fx->rootfs, 0755) < 0 || open_rootfs (fx) < 0)
+  if (open_rootfs (fx) < 0)
     {
-      za_rm_rf_at (AT_FDCWD, fx->dir, NULL);
+      rm_rf (fx->dir);
       free (fx);
       return -1;
     }
@@ -130,8 +106,8 @@ setup_std (void **state)
   if (setup_empty (state) < 0)
     return -1;
   fx = *state;
-  write_rootfs_file (fx, "etc/passwd", PASSWD);
-  write_rootfs_file (fx, "etc/group", GROUP);
+  write_in (fx->rootfs, "etc/passwd", PASSWD);
+  write_in (fx->rootfs, "etc/group", GROUP);
   return 0;
 }
 
@@ -139,16 +115,11 @@ static int
 teardown (void **state)
 {
   struct fixture *fx = *state;
-  struct za_err *err = NULL;
-  int r;
   if (!fx)
     return 0;
   if (fx->rootfs_fd >= 0)
     close (fx->rootfs_fd);
-  r = za_rm_rf_at (AT_FDCWD, fx->dir, &err);
-  za_err_free (&err);
-  free (fx);
-  return r;
+  return fixture_free (fx, fx->dir);
 }
 
 /* Resolve and expect success.  */
@@ -237,7 +208,7 @@ test_numeric_no_passwd_file (void **state)
   expect_ok (fx->rootfs_fd, "1000", 1000, 1000);
   expect_ok (fx->rootfs_fd, "0", 0, 0);
   /* etc exists as a file: still "no passwd", not an error */
-  write_rootfs_file (fx, "etc", "not a dir");
+  write_in (fx->rootfs, "etc", "not a dir");
   expect_ok (fx->rootfs_fd, "7", 7, 7);
 }
 
@@ -285,7 +256,7 @@ test_unknown_user (void **state)
   expect_fail (fx->rootfs_fd, "postgres", ZA_EINPUT,
                "user `postgres` not found in the rootfs's /etc/passwd", 1);
   /* commented-out entries do not count */
-  write_rootfs_file (fx, "etc/passwd", "# ghost:x:5:5:::\nroot:x:0:0:::\n");
+  write_in (fx->rootfs, "etc/passwd", "# ghost:x:5:5:::\nroot:x:0:0:::\n");
   expect_fail (fx->rootfs_fd, "ghost", ZA_EINPUT,
                "user `ghost` not found in the rootfs's /etc/passwd", 1);
   /* a line that is malformed everywhere is never a match */
@@ -327,7 +298,7 @@ test_name_missing_files (void **state)
   expect_fail (fx->rootfs_fd, "0:www", ZA_EINPUT,
                "cannot resolve group name `www`: the rootfs has no /etc/group", 1);
   /* passwd present, group missing */
-  write_rootfs_file (fx, "etc/passwd", PASSWD);
+  write_in (fx->rootfs, "etc/passwd", PASSWD);
   expect_ok (fx->rootfs_fd, "nginx", 101, 101);
   expect_fail (fx->rootfs_fd, "nginx:www", ZA_EINPUT, "has no /etc/group", 0);
 }
@@ -366,10 +337,10 @@ test_passwd_too_large (void **state)
   big[n - 1] = '\n';
   snprintf (path, sizeof path, "%s/etc/passwd", fx->rootfs);
   /* exactly the limit is fine */
-  write_file (path, big, n);
+  write_data (path, big, n, 0644);
   expect_ok (fx->rootfs_fd, "nginx", 101, 101);
   /* one byte more is refused */
-  write_file (path, big, n + 1);
+  write_data (path, big, n + 1, 0644);
   expect_fail (fx->rootfs_fd, "nginx", ZA_EINPUT, "larger than the limit", 0);
 }
 
@@ -419,9 +390,9 @@ test_symlink_resolves_in_rootfs (void **state)
   char link[PATH_MAX], etc[PATH_MAX];
 
   snprintf (host, sizeof host, "%s/host/passwd", fx->dir);
-  write_file (host, hostpw, strlen (hostpw));
+  write_file (host, hostpw);
   snprintf (inside, sizeof inside, "%s%s", fx->rootfs, host);
-  write_file (inside, inpw, strlen (inpw));
+  write_file (inside, inpw);
   snprintf (etc, sizeof etc, "%s/etc", fx->rootfs);
   assert_int_equal (za_mkdir_p (etc, 0755, NULL), 0);
   snprintf (link, sizeof link, "%s/etc/passwd", fx->rootfs);
@@ -441,7 +412,7 @@ test_symlink_target_only_on_host (void **state)
   const char *hostpw = "nginx:x:6666:7777:HOST:/:/bin/sh\n";
 
   snprintf (host, sizeof host, "%s/host/passwd", fx->dir);
-  write_file (host, hostpw, strlen (hostpw));
+  write_file (host, hostpw);
   snprintf (etc, sizeof etc, "%s/etc", fx->rootfs);
   assert_int_equal (za_mkdir_p (etc, 0755, NULL), 0);
   snprintf (link, sizeof link, "%s/etc/passwd", fx->rootfs);
@@ -457,11 +428,11 @@ test_symlink_target_only_on_host (void **state)
   {
     char hostgrp[PATH_MAX], glink[PATH_MAX];
     snprintf (hostgrp, sizeof hostgrp, "%s/host/group", fx->dir);
-    write_file (hostgrp, "www:x:6666:\n", strlen ("www:x:6666:\n"));
+    write_file (hostgrp, "www:x:6666:\n");
     snprintf (glink, sizeof glink, "%s/etc/group", fx->rootfs);
     assert_int_equal (symlink ("../../host/group", glink), 0);
     expect_fail (fx->rootfs_fd, "0:www", ZA_EINPUT, "the rootfs has no /etc/group", 0);
-    write_rootfs_file (fx, "host/group", "www:x:33:\n");
+    write_in (fx->rootfs, "host/group", "www:x:33:\n");
     expect_ok (fx->rootfs_fd, "0:www", 0, 33);
   }
 }
@@ -472,7 +443,7 @@ test_symlinked_etc_dir (void **state)
 {
   struct fixture *fx = *state;
   char link[PATH_MAX];
-  write_rootfs_file (fx, "usr/etc/passwd", "app:x:500:501:::\n");
+  write_in (fx->rootfs, "usr/etc/passwd", "app:x:500:501:::\n");
   snprintf (link, sizeof link, "%s/etc", fx->rootfs);
   assert_int_equal (symlink ("/usr/etc", link), 0);
   expect_ok (fx->rootfs_fd, "app", 500, 501);
@@ -582,11 +553,11 @@ test_openat2_unavailable_fallback (void **state)
       /* a readable target for the child's symlink, so only the refusal to
          follow it can make the lookup fail */
       snprintf (outside, sizeof outside, "%s/outside-passwd", fx->dir);
-      write_file (outside, PASSWD, strlen (PASSWD));
+      write_file (outside, PASSWD);
       /* the previous child left a symlink there */
       snprintf (path, sizeof path, "%s/etc/passwd", fx->rootfs);
       assert_true (unlink (path) == 0 || errno == ENOENT);
-      write_rootfs_file (fx, "etc/passwd", PASSWD);
+      write_in (fx->rootfs, "etc/passwd", PASSWD);
       pid = fork ();
       assert_true (pid >= 0);
       if (pid == 0)
@@ -608,7 +579,7 @@ static void
 subid_file (struct fixture *fx, const char *content, char *path, size_t size)
 {
   snprintf (path, size, "%s/subuid", fx->dir);
-  write_file (path, content, strlen (content));
+  write_file (path, content);
 }
 
 static void

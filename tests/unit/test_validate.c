@@ -16,16 +16,10 @@
 #include "spec/spec.h"
 #include "util/err.h"
 
-#define FILE_NAME "v.yaml"
+#include "testutil.h"
 
-/* Six lines; service keys added after it start on line 7, column 5.  */
-#define PRE                                                                        \
-  "version: v1\n"                                                                  \
-  "deployment: demo\n"                                                             \
-  "services:\n"                                                                    \
-  "  web:\n"                                                                       \
-  "    image:\n"                                                                   \
-  "      name: nginx\n"
+#define FILE_NAME "v.yaml"
+#define PRE SPEC_PRE
 
 static struct za_spec *g_spec;
 static struct za_err *g_err;
@@ -34,36 +28,16 @@ static int
 teardown (void **state)
 {
   (void) state;
-  za_spec_free (g_spec);
-  g_spec = NULL;
-  za_err_free (&g_err);
+  spec_reset (&g_spec, &g_err);
   return 0;
-}
-
-static void
-dump_errors (const struct za_err *e)
-{
-  for (; e; e = e->next)
-    {
-      char *s = za_err_format (e);
-      print_error ("  %s\n", s ? s : "(oom)");
-      free (s);
-    }
 }
 
 /* Parse (must succeed) and validate; returns the validation result.  */
 static int
 validate_at (const char *yaml, int line)
 {
-  za_spec_free (g_spec);
-  g_spec = NULL;
-  za_err_free (&g_err);
-  if (za_spec_parse (FILE_NAME, yaml, strlen (yaml), &g_spec, &g_err) != 0)
-    {
-      print_error ("line %d: spec does not parse:\n", line);
-      dump_errors (g_err);
-      fail ();
-    }
+  spec_reset (&g_spec, &g_err);
+  g_spec = spec_parse_ok_at (FILE_NAME, yaml, line);
   return za_spec_validate (g_spec, &g_err);
 }
 
@@ -79,23 +53,7 @@ valid_at (const char *yaml, int line)
 }
 #define VALID(y) valid_at (y, __LINE__)
 
-static void
-check_err_at (const struct za_err *e, const char *path, unsigned l, unsigned c, const char *msg,
-              int line)
-{
-  if (!e)
-    fail_msg ("line %d: no error", line);
-  if ((path == NULL) != (e->path == NULL) || (path && strcmp (path, e->path) != 0)
-      || strcmp (msg, e->msg) != 0 || e->line != l || e->col != c || !e->file
-      || strcmp (e->file, FILE_NAME) != 0 || e->code != ZA_EINPUT)
-    {
-      print_error ("line %d: error mismatch\n  want: %s:%u:%u: %s: %s\n  got:\n", line, FILE_NAME, l,
-                   c, path ? path : "(null)", msg);
-      dump_errors (e);
-      fail ();
-    }
-}
-#define check_err(e, path, l, c, msg) check_err_at (e, path, l, c, msg, __LINE__)
+#define check_err(e, path, l, c, msg) check_err_at (e, FILE_NAME, path, l, c, msg, __LINE__)
 
 /* Validation fails with exactly this one error.  */
 static void
@@ -103,13 +61,7 @@ invalid1_at (const char *yaml, const char *path, unsigned l, unsigned c, const c
 {
   if (validate_at (yaml, line) != -1)
     fail_msg ("line %d: spec validated", line);
-  if (za_err_count (g_err) != 1)
-    {
-      print_error ("line %d: want 1 error, got %zu\n", line, za_err_count (g_err));
-      dump_errors (g_err);
-      fail ();
-    }
-  check_err_at (g_err, path, l, c, msg, line);
+  check_one_err_at (g_err, FILE_NAME, path, l, c, msg, line);
 }
 #define INVALID1(y, path, l, c, msg) invalid1_at (y, path, l, c, msg, __LINE__)
 
@@ -561,30 +513,29 @@ test_validate_collects_everything (void **state)
 static void
 test_validate_examples_per_index (void **state)
 {
-  const char *shared = getenv ("SHARED");
-  char *dir = NULL, *index = NULL, line[1024];
-  FILE *f;
-  int n = 0, valid = 0;
+  char *dir = examples_dir ();
+  char names[64][128];
+  bool parses[64], validates_col[64];
+  int rows, n = 0, valid = 0;
   (void) state;
-  assert_true (asprintf (&dir, "%s/testdata/zlayer-examples", shared ? shared : "../shared") > 0);
-  assert_true (asprintf (&index, "%s/INDEX.md", dir) > 0);
-  f = fopen (index, "r");
-  free (index);
-  if (!f)
+  assert_non_null (dir);
+  rows = read_index (dir, names, parses, validates_col, 64);
+  if (rows < 0)
     {
       free (dir);
       skip ();
     }
-  while (fgets (line, sizeof line, f))
+  for (int i = 0; i < rows; i++)
     {
-      char name[128], p[512], v[512], *path = NULL;
+      const char *name = names[i];
+      char *path = NULL;
       struct za_spec *s = NULL;
       struct za_err *err = NULL;
       bool validates;
       int r;
-      if (sscanf (line, "| %127[^ |] | %511[^|]| %511[^|]|", name, p, v) != 3 || strncmp (p, "yes", 3) != 0)
+      if (!parses[i])
         continue;
-      validates = strncmp (v, "yes", 3) == 0;
+      validates = validates_col[i];
       assert_true (asprintf (&path, "%s/%s", dir, name) > 0);
       if (za_spec_load_file (path, &s, &err) != 0)
         {
@@ -619,7 +570,6 @@ test_validate_examples_per_index (void **state)
       za_spec_free (s);
       free (path);
     }
-  fclose (f);
   free (dir);
   assert_int_equal (n, 13);
   assert_int_equal (valid, 12);

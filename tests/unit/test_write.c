@@ -32,13 +32,9 @@
 #include "util/err.h"
 #include "util/fs.h"
 
-#define SPEC                                                                                       \
-  "version: v1\n"                                                                                  \
-  "deployment: demo-app\n"                                                                         \
-  "services:\n"                                                                                    \
-  "  web:\n"                                                                                       \
-  "    image:\n"                                                                                   \
-  "      name: nginx:latest\n"
+#include "testutil.h"
+
+#define SPEC SPEC_PRE_APP
 #define SPEC_DNS SPEC "    dns: [10.0.0.2]\n"
 
 struct fx
@@ -51,18 +47,9 @@ static int
 setup (void **state)
 {
   struct fx *f = calloc (1, sizeof *f);
-  if (!f)
-    return -1;
-  strcpy (f->dir, "/tmp/za-write-XXXXXX");
-  if (!mkdtemp (f->dir))
+  if (!f
+      || make_tmpdir_sub (f->dir, sizeof f->dir, "/tmp/za-write-XXXXXX", f->host, sizeof f->host, "host") < 0)
     {
-      free (f);
-      return -1;
-    }
-  snprintf (f->host, sizeof f->host, "%s/host", f->dir);
-  if (mkdir (f->host, 0755) < 0)
-    {
-      za_rm_rf_at (AT_FDCWD, f->dir, NULL);
       free (f);
       return -1;
     }
@@ -75,26 +62,13 @@ static int
 teardown (void **state)
 {
   struct fx *f = *state;
-  struct za_err *err = NULL;
-  int r;
   if (!f)
     return 0;
   /* a test may have made things read-only or odd: rm -rf copes */
-  r = za_rm_rf_at (AT_FDCWD, f->dir, &err);
-  za_err_free (&err);
-  free (f);
-  return r;
+  return fixture_free (f, f->dir);
 }
 
 /* ---- helpers ------------------------------------------------------- */
-
-/* OUT = A/B, checked.  */
-static void
-pjoin (char *out, size_t n, const char *a, const char *b)
-{
-  int k = snprintf (out, n, "%s/%s", a, b);
-  assert_true (k > 0 && (size_t) k < n);
-}
 
 static void
 path_in (char *out, size_t n, struct fx *f, const char *rel)
@@ -117,38 +91,10 @@ make_result (struct fx *f, const char *yaml, const char *bundle, const char *hos
   o.hostname = hostname;
   o.bundle_dir = bundle;
   o.rootfs = rootfs;
-  if (za_spec_parse ("t.yaml", yaml, strlen (yaml), &spec, &err) < 0)
-    fail_msg ("parse: %s", err->msg);
+  spec = spec_parse_ok_at ("t.yaml", yaml, 0);
   if (za_build_config (spec, spec->d.services.v[0].val, &o, r, &err) < 0)
     fail_msg ("build: %s", err->msg);
   za_spec_free (spec);
-}
-
-static char *
-slurp (const char *path, size_t *len)
-{
-  char *data = NULL;
-  struct za_err *err = NULL;
-  if (za_read_file (path, 1 << 24, &data, len, &err) < 0)
-    fail_msg ("read `%s`: %s", path, err ? err->msg : "?");
-  return data;
-}
-
-static char *
-slurp_in (const char *dir, const char *name)
-{
-  char p[PATH_MAX];
-  pjoin (p, sizeof p, dir, name);
-  return slurp (p, NULL);
-}
-
-static void
-write_text (const char *path, const char *text)
-{
-  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  assert_true (fd >= 0);
-  assert_int_equal (za_write_all (fd, text, strlen (text)), 0);
-  close (fd);
 }
 
 static mode_t
@@ -163,13 +109,6 @@ mode_of (const char *dir, const char *name)
   if (lstat (p, &st) < 0)
     fail_msg ("lstat `%s`: %s", p, strerror (errno));
   return st.st_mode;
-}
-
-static bool
-exists (const char *path)
-{
-  struct stat st;
-  return lstat (path, &st) == 0;
 }
 
 /* The directory holds exactly these names (sorted list, NULL-ended).  */
@@ -307,7 +246,7 @@ test_write_replaces_atomically (void **state)
   {
     char p[PATH_MAX];
     pjoin (p, sizeof p, bundle, "rootfs/keep");
-    write_text (p, "x");
+    write_file (p, "x");
   }
   assert_int_equal (za_bundle_write (bundle, &r2, &err), 0);
   assert_null (err);
@@ -349,7 +288,7 @@ make_temp (const char *bundle, const char *name, long age_s, bool dir)
   if (dir)
     assert_int_equal (mkdir (p, 0700), 0);
   else
-    write_text (p, "partial");
+    write_file (p, "partial");
   clock_gettime (CLOCK_REALTIME, &ts[0]);
   ts[0].tv_sec -= age_s;
   ts[1] = ts[0];
@@ -482,7 +421,7 @@ test_write_refuses_regular_file (void **state)
   cleanup_free char *after = NULL;
 
   path_in (bundle, sizeof bundle, f, "not-a-dir");
-  write_text (bundle, "precious\n");
+  write_file (bundle, "precious\n");
   make_result (f, SPEC, bundle, NULL, NULL, &r);
   assert_int_equal (za_bundle_write (bundle, &r, &err), -1);
   assert_int_equal (err->code, ZA_EINPUT);
@@ -521,7 +460,7 @@ test_write_failure_rootfs_not_dir (void **state)
   write_first (f, bundle, &cfg, &resolv);
   pjoin (rootfs, sizeof rootfs, bundle, "rootfs");
   assert_int_equal (rmdir (rootfs), 0);
-  write_text (rootfs, "file");
+  write_file (rootfs, "file");
 
   make_result (f, SPEC "    dns: [9.9.9.9]\n", bundle, "new", NULL, &r);
   assert_int_equal (za_bundle_write (bundle, &r, &err), -1);
@@ -552,7 +491,7 @@ test_write_failure_config_rename (void **state)
   {
     char p[PATH_MAX];
     pjoin (p, sizeof p, bundle, "resolv.conf");
-    write_text (p, "nameserver 192.0.2.1\n");
+    write_file (p, "nameserver 192.0.2.1\n");
   }
   pjoin (cfgdir, sizeof cfgdir, bundle, "config.json");
   assert_int_equal (mkdir (cfgdir, 0755), 0);
@@ -662,7 +601,7 @@ test_write_parent_is_file (void **state)
   struct za_err *err = NULL;
   char file[PATH_MAX], bundle[PATH_MAX];
   path_in (file, sizeof file, f, "file");
-  write_text (file, "x");
+  write_file (file, "x");
   path_in (bundle, sizeof bundle, f, "file/bundle");
   make_result (f, SPEC, bundle, NULL, NULL, &r);
   assert_int_equal (za_bundle_write (bundle, &r, &err), -1);
@@ -688,7 +627,7 @@ test_cleanup_real_bundle (void **state)
   pjoin (p, sizeof p, bundle, "rootfs/etc");
   assert_int_equal (za_mkdir_p (p, 0755, NULL), 0);
   pjoin (p, sizeof p, bundle, "rootfs/etc/hosts");
-  write_text (p, "127.0.0.1 localhost\n");
+  write_file (p, "127.0.0.1 localhost\n");
   assert_int_equal (za_bundle_cleanup (bundle, &err), 0);
   assert_null (err);
   assert_false (exists (bundle));
@@ -752,7 +691,7 @@ test_cleanup_refuses_non_bundle (void **state)
   path_in (dir, sizeof dir, f, "home");
   assert_int_equal (mkdir (dir, 0755), 0);
   pjoin (p, sizeof p, dir, "notes.txt");
-  write_text (p, "keep me");
+  write_file (p, "keep me");
   assert_int_equal (za_bundle_cleanup (dir, &err), -1);
   assert_non_null (err);
   assert_int_equal (err->code, ZA_EINPUT);
@@ -778,7 +717,7 @@ test_cleanup_does_not_follow_inner_symlinks (void **state)
   path_in (outside, sizeof outside, f, "outside");
   assert_int_equal (mkdir (outside, 0755), 0);
   pjoin (p, sizeof p, outside, "important");
-  write_text (p, "data");
+  write_file (p, "data");
   make_result (f, SPEC, bundle, NULL, NULL, &r);
   assert_int_equal (za_bundle_write (bundle, &r, &err), 0);
   pjoin (p, sizeof p, bundle, "rootfs/escape");
