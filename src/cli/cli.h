@@ -12,6 +12,9 @@ void cli_print_errors (const zagent_error *err, const char *prefix);
 /* Print and free ERR; the exit status it calls for (2 input, 1 system).  */
 int cli_exit_for (zagent_error *err);
 int cli_usage_error (const char *cmd, const char *fmt, const char *arg);
+/* The usage error for what getopt_long returned as OPT (':' = missing
+   value, else unknown option).  */
+int cli_bad_option (const char *cmd, int opt, char **argv);
 
 #include <stdbool.h>
 

@@ -70,10 +70,8 @@ parse (const char *cmd, int argc, char **argv, struct cdi_cli *c, bool allow_bun
       case 'h':
         fputs (usage_cdi, stdout);
         return 0;
-      case ':':
-        return cli_usage_error (cmd, "option `%s` needs a value", argv[optind - 1]);
       default:
-        return cli_usage_error (cmd, "unknown option `%s`", argv[optind - 1]);
+        return cli_bad_option (cmd, opt, argv);
       }
   return -1;
 }

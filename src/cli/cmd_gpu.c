@@ -41,7 +41,7 @@ cmd_list (int argc, char **argv)
                 "Probes $ZAGENT_HOST_ROOT (default /): /sys/bus/pci, /sys/class/drm, /proc/driver/nvidia, /dev.\n");
         return 0;
       default:
-        return cli_usage_error ("gpu list", "unknown option `%s`", argv[optind - 1]);
+        return cli_bad_option ("gpu list", opt, argv);
       }
   if (optind < argc)
     return cli_usage_error ("gpu list", "unexpected argument `%s`", argv[optind]);
@@ -173,10 +173,8 @@ cli_cdi_generate (int argc, char **argv)
                 "driver libraries, binaries and firmware mounted read-only. No vendor tool needed;\n"
                 "--use-nvidia-ctk delegates to `nvidia-ctk cdi generate`.\n");
         return 0;
-      case ':':
-        return cli_usage_error ("cdi generate", "option `%s` needs a value", argv[optind - 1]);
       default:
-        return cli_usage_error ("cdi generate", "unknown option `%s`", argv[optind - 1]);
+        return cli_bad_option ("cdi generate", opt, argv);
       }
   if (optind < argc)
     return cli_usage_error ("cdi generate", "unexpected argument `%s`", argv[optind]);

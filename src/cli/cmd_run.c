@@ -339,7 +339,7 @@ cli_cmd_ps (int argc, char **argv)
         printf ("Usage: zagent ps [--json]\nContainers started by zagent run; stale records are cleared.\n");
         return 0;
       default:
-        return cli_usage_error ("ps", "unknown option `%s`", argv[optind - 1]);
+        return cli_bad_option ("ps", opt, argv);
       }
   if (za_state_list (&ids, &err) < 0)
     return cli_exit_for (err);
@@ -468,10 +468,8 @@ cli_cmd_stop (int argc, char **argv)
         printf ("Usage: zagent stop ID [--time DURATION]\n"
                 "SIGTERM, then SIGKILL after the service's stop_grace_period (default 10s) or --time.\n");
         return 0;
-      case ':':
-        return cli_usage_error ("stop", "option `%s` needs a value", argv[optind - 1]);
       default:
-        return cli_usage_error ("stop", "unknown option `%s`", argv[optind - 1]);
+        return cli_bad_option ("stop", opt, argv);
       }
   if (optind != argc - 1)
     return cli_usage_error ("stop", "%s", "expected one container ID");
@@ -514,7 +512,7 @@ cli_cmd_rm (int argc, char **argv)
                 "-f kills a running one first.\n");
         return 0;
       default:
-        return cli_usage_error ("rm", "unknown option `%s`", argv[optind - 1]);
+        return cli_bad_option ("rm", opt, argv);
       }
   if (optind != argc - 1)
     return cli_usage_error ("rm", "%s", "expected one container ID");

@@ -180,6 +180,12 @@ cli_usage_error (const char *cmd, const char *fmt, const char *arg)
   return EXIT_INPUT;
 }
 
+int
+cli_bad_option (const char *cmd, int opt, char **argv)
+{
+  return cli_usage_error (cmd, opt == ':' ? "option `%s` needs a value" : "unknown option `%s`", argv[optind - 1]);
+}
+
 /* Parse the options shared by spec, bundle and run.  Returns -1 on
    success, else an exit status.  */
 int
@@ -296,10 +302,8 @@ cli_parse_build (const char *cmd, int argc, char **argv, struct build_cli *c, bo
                     "  -d, --detach             leave the container running and print its id\n"
                     "      --keep               keep the bundle directory after the container is removed\n");
           return 0;
-        case ':':
-          return cli_usage_error (cmd, "option `%s` needs a value", argv[optind - 1]);
         default:
-          return cli_usage_error (cmd, "unknown option `%s`", argv[optind - 1]);
+          return cli_bad_option (cmd, opt, argv);
         }
       if (r < 0)
         return cli_exit_for (err);
@@ -413,10 +417,8 @@ cmd_check (int argc, char **argv)
                 "  -f, --file FILE  deployment spec ('-' = stdin)\n"
                 "  -h, --help       show this help\n");
         return 0;
-      case ':':
-        return cli_usage_error ("check", "option `%s` needs a value", argv[optind - 1]);
       default:
-        return cli_usage_error ("check", "unknown option `%s`", argv[optind - 1]);
+        return cli_bad_option ("check", opt, argv);
       }
   if (optind < argc)
     return cli_usage_error ("check", "unexpected argument `%s`", argv[optind]);
@@ -456,10 +458,8 @@ cmd_cleanup (int argc, char **argv)
                 "  -b, --bundle DIR  bundle directory\n"
                 "  -h, --help        show this help\n");
         return 0;
-      case ':':
-        return cli_usage_error ("cleanup", "option `%s` needs a value", argv[optind - 1]);
       default:
-        return cli_usage_error ("cleanup", "unknown option `%s`", argv[optind - 1]);
+        return cli_bad_option ("cleanup", opt, argv);
       }
   if (optind < argc)
     return cli_usage_error ("cleanup", "unexpected argument `%s`", argv[optind]);
