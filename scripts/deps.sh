@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential pkg-config meson ninja-build libyaml-dev libjansson-dev libcmocka-dev libarchive-dev libssl-dev
 python3 python3-jsonschema golang-go golang-github-container-orchestrated-devices-container-device-interface-dev
 golang-github-opencontainers-specs-dev runc crun busybox-static
-util-linux procps podman"
+util-linux procps podman valgrind"
 # `make fuzz` (scripts/deps.sh fuzz) also needs clang and its libFuzzer
 # runtime; `make check` does not (the corpus replay builds with gcc).
 FUZZ_PKGS="clang libclang-rt-14-dev"
