@@ -586,6 +586,7 @@ za_cdi_file_parse (const char *name, const char *data, size_t len, int priority,
                    struct za_cdi_file **out, struct za_err **err)
 {
   struct za_cdi_file *f = calloc (1, sizeof *f);
+  struct za_arena tree = { 0 };
   struct za_node *root = NULL;
   struct za_err *errs = NULL;
   struct za_dctx c;
@@ -597,7 +598,8 @@ za_cdi_file_parse (const char *name, const char *data, size_t len, int priority,
       return za_err_set (err, ENOMEM, "out of memory");
     }
   f->priority = priority;
-  if (za_yaml_parse (&f->arena, f->path, data, len, NULL, &root, err) < 0)
+  /* The node tree lives only while decoding; the file keeps its strings.  */
+  if (za_yaml_parse (&tree, f->path, data, len, NULL, &root, err) < 0)
     goto fail;
   if (!root)
     {
@@ -605,7 +607,8 @@ za_cdi_file_parse (const char *name, const char *data, size_t len, int priority,
       za_err_set_at (err, f->path, &m, NULL, "failed to parse CDI Spec, no Spec data");
       goto fail;
     }
-  c = (struct za_dctx) { .arena = &f->arena, .file = f->path, .err = &errs, .max_err = 50, .yaml11 = true };
+  c = (struct za_dctx) { .arena = &f->arena, .file = f->path, .err = &errs, .max_err = 50, .yaml11 = true,
+                         .copy_strings = true };
   za_decode (&c, &spec_schema, root, &f->spec);
   if (errs)
     {
@@ -613,11 +616,13 @@ za_cdi_file_parse (const char *name, const char *data, size_t len, int priority,
       goto fail;
     }
   record_marks (root, &f->spec);
+  za_arena_release (&tree);
   if (validate_spec (f, err) < 0)
     goto fail;
   *out = f;
   return 0;
 fail:
+  za_arena_release (&tree);
   za_cdi_file_free (f);
   return -1;
 }

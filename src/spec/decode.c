@@ -580,6 +580,13 @@ check_tag (struct za_dctx *c, const struct za_node *n)
   return za_dctx_error (c, n, "unsupported YAML tag `%s`", n->tag);
 }
 
+/* A scalar's text as the decoded struct keeps it (see copy_strings).  */
+static const char *
+keep_str (struct za_dctx *c, const struct za_node *n)
+{
+  return c->copy_strings ? za_arena_strndup (c->arena, n->value, n->len) : n->value;
+}
+
 static int
 decode_string (struct za_dctx *c, const struct za_node *n, bool opt, struct za_str *out)
 {
@@ -591,8 +598,10 @@ decode_string (struct za_dctx *c, const struct za_node *n, bool opt, struct za_s
     return type_error (c, n, "a string");
   if (strlen (n->value) != n->len)
     return za_dctx_error (c, n, "string contains a NUL byte");
-  out->s = n->value;
+  out->s = keep_str (c, n);
   out->m = n->mark;
+  if (!out->s)
+    return za_err_set (c->err, ENOMEM, "out of memory");
   if (c->yaml11)
     {
       const char *canon = za_scalar_canonical11 (c->arena, n);
@@ -718,7 +727,7 @@ decode_strmap (struct za_dctx *c, const struct za_node *n, struct za_strmap *out
     {
       const struct za_node *k = za_map_key (n, i);
       size_t old = za_dctx_push_key (c, k->value);
-      out->v[i].key.s = k->value;
+      out->v[i].key.s = keep_str (c, k);
       out->v[i].key.m = k->mark;
       if (c->yaml11 && za_scalar_canonical11 (c->arena, k))
         out->v[i].key.s = za_scalar_canonical11 (c->arena, k);
@@ -1112,7 +1121,7 @@ decode_value (struct za_dctx *c, const struct za_field *f, const struct za_node 
           {
             const struct za_node *k = za_map_key (n, i);
             size_t old = za_dctx_push_key (c, k->value);
-            m->v[i].key.s = k->value;
+            m->v[i].key.s = keep_str (c, k);
             m->v[i].key.m = k->mark;
             m->v[i].val = za_arena_calloc (c->arena, 1, f->sub->size);
             if (!m->v[i].val)

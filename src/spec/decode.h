@@ -178,6 +178,10 @@ struct za_dctx
      canonical spelling (`010` -> "8", `on` -> "true"), keys match
      case-insensitively, null is the Go zero value everywhere.  */
   bool yaml11;
+  /* Copy every decoded string into ARENA, so the node tree (in another
+     arena) can be dropped after decoding: a registry keeps thousands of
+     CDI files, and their trees were 10x the size of what they hold.  */
+  bool copy_strings;
   char path[1024];
   size_t plen;
 };
