@@ -180,7 +180,7 @@ one_config (const char *name, const char *text, const char *cdi_dir)
     {
       const char *dirs[] = { cdi_dir };
       struct za_cdi_request req = { .dirs = dirs, .ndirs = 1 };
-      if (za_cdi_devices_plan (s, s->d.services.v[0].val, &req, &cdi, &warn, &err) < 0)
+      if (za_cdi_devices_plan (s->d.services.v[0].val, &req, &cdi, &warn, &err) < 0)
         goto out;
       o.cdi = &cdi.plan;
       o.gpu_via_cdi = cdi.gpu_via_cdi;

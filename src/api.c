@@ -353,7 +353,7 @@ generate (const zagent_spec *spec, const zagent_options *o, const char *bundle_d
                                   .devices = (const char *const *) o->devices.v, .ndevices = o->devices.n };
     struct za_cdi_outcome cdi;
     struct za_err *w = NULL;
-    if (za_cdi_devices_plan (spec->s, svc, &req, &cdi, &w, err) < 0)
+    if (za_cdi_devices_plan (svc, &req, &cdi, &w, err) < 0)
       {
         if (warnings)
           za_err_append (warnings, &w);

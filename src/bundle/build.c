@@ -281,22 +281,6 @@ cap_set (struct gen *g)
   return set;
 }
 
-static int
-check_cap_names (struct gen *g)
-{
-  char path[1200];
-  const struct za_strlist *lists[] = { &g->svc->capabilities, &g->svc->cap_drop };
-  const char *names[] = { "capabilities", "cap_drop" };
-  int ret = 0;
-  for (int l = 0; l < 2; l++)
-    for (size_t i = 0; i < lists[l]->n; i++)
-      if (za_cap_lookup (lists[l]->v[i].s) < 0 && !za_cap_is_all (lists[l]->v[i].s))
-        {
-          snprintf (path, sizeof path, "%s.%s[%zu]", g->base, names[l], i);
-          ret = inerr (g, &lists[l]->v[i].m, path, "unknown capability `%s`", lists[l]->v[i].s);
-        }
-  return ret;
-}
 
 static json_t *
 build_caps (struct gen *g, uint64_t set)
@@ -331,7 +315,7 @@ build_rlimits (struct gen *g)
       char type[32];
       int64_t soft, hard;
       if (idx < 0)
-        continue; /* reported by check_ulimit_names */
+        continue; /* reported by za_service_check_names */
       r = jcheck (g, json_object ());
       if (!r)
         continue;
@@ -358,25 +342,6 @@ build_rlimits (struct gen *g)
   return a;
 }
 
-/* An unknown ulimit name is an error here too, not only in validation:
-   a caller that skips validation must not lose a limit silently.  */
-static int
-check_ulimit_names (struct gen *g)
-{
-  const struct za_map *ul = &g->svc->ulimits;
-  char path[1200];
-  int ret = 0;
-  for (size_t i = 0; i < ul->n; i++)
-    if (za_ulimit_index (ul->v[i].key.s) < 0)
-      {
-        snprintf (path, sizeof path, "%s.ulimits.%s", g->base, ul->v[i].key.s);
-        ret = inerr (g, &ul->v[i].key.m, path,
-                     "unknown ulimit name `%s` (expected one of: cpu, fsize, data, stack, core, rss, nproc, "
-                     "nofile, memlock, as, locks, sigpending, msgqueue, nice, rtprio, rttime)",
-                     ul->v[i].key.s);
-      }
-  return ret;
-}
 
 static int
 build_process (struct gen *g, json_t **out)
@@ -395,9 +360,7 @@ build_process (struct gen *g, json_t **out)
     ret = -1;
   if (build_args (g, &args) < 0)
     ret = -1;
-  if (check_cap_names (g) < 0)
-    ret = -1;
-  if (check_ulimit_names (g) < 0)
+  if (za_service_check_names (g->spec, g->svc, g->err) < 0)
     ret = -1;
   if (ret < 0)
     {

@@ -50,7 +50,7 @@ gpu_names (const char *kind, int64_t count, struct za_strv *out)
 }
 
 int
-za_cdi_devices_plan (const struct za_spec *spec, const struct za_service *svc,
+za_cdi_devices_plan (const struct za_service *svc,
                      const struct za_cdi_request *req, struct za_cdi_outcome *out,
                      struct za_err **warn, struct za_err **err)
 {
@@ -133,7 +133,6 @@ za_cdi_devices_plan (const struct za_spec *spec, const struct za_service *svc,
   za_strv_clear (&explicit_names);
   if (ret == 0 && out->names.n > 0)
     ret = za_cdi_resolve (out->reg, (const char *const *) out->names.v, out->names.n, &out->plan, err);
-  (void) spec;
   return ret;
 oom:
   za_strv_clear (&explicit_names);

@@ -35,7 +35,7 @@ const char *za_gpu_vendor_kind (const char *vendor);
    (an input error) when --cdi-dir was given, lenient (a warning and
    passthrough) with auto-discovered specs.  Explicit device names are
    always strict.  */
-int za_cdi_devices_plan (const struct za_spec *spec, const struct za_service *svc,
+int za_cdi_devices_plan (const struct za_service *svc,
                          const struct za_cdi_request *req, struct za_cdi_outcome *out,
                          struct za_err **warn, struct za_err **err);
 void za_cdi_outcome_clear (struct za_cdi_outcome *o);

@@ -2,6 +2,8 @@
 #ifndef ZA_CLI_H
 #define ZA_CLI_H
 
+#include <stdbool.h>
+
 #include "zagent.h"
 
 #define EXIT_INPUT 2
@@ -15,8 +17,9 @@ int cli_usage_error (const char *cmd, const char *fmt, const char *arg);
 /* The usage error for what getopt_long returned as OPT (':' = missing
    value, else unknown option).  */
 int cli_bad_option (const char *cmd, int opt, char **argv);
-
-#include <stdbool.h>
+/* Options of a command whose only option is --json (HELP for --help).
+   -1 to go on, else the exit status.  */
+int cli_parse_json_only (const char *cmd, int argc, char **argv, const char *help, bool *json);
 
 struct build_cli
 {

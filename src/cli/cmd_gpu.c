@@ -19,32 +19,17 @@
 static int
 cmd_list (int argc, char **argv)
 {
-  static const struct option longopts[] = { { "json", no_argument, NULL, 'j' },
-                                             { "help", no_argument, NULL, 'h' },
-                                             { NULL, 0, NULL, 0 } };
   struct za_host h = za_host_default ();
   struct za_gpu_list l;
   struct za_err *err = NULL;
   bool json = false;
-  int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "+h", longopts, NULL)) != -1)
-    switch (opt)
-      {
-      case 'j':
-        json = true;
-        break;
-      case 'h':
-        printf ("Usage: zagent gpu list [--json]\n"
-                "The GPUs on this host: vendor, index, device nodes, PCI address, model, driver.\n"
-                "Probes $ZAGENT_HOST_ROOT (default /): /sys/bus/pci, /sys/class/drm, /proc/driver/nvidia, /dev.\n");
-        return 0;
-      default:
-        return cli_bad_option ("gpu list", opt, argv);
-      }
-  if (optind < argc)
-    return cli_usage_error ("gpu list", "unexpected argument `%s`", argv[optind]);
+  int ret = cli_parse_json_only ("gpu list", argc, argv,
+                                 "Usage: zagent gpu list [--json]\n"
+                                 "The GPUs on this host: vendor, index, device nodes, PCI address, model, driver.\n"
+                                 "Probes $ZAGENT_HOST_ROOT (default /): /sys/bus/pci, /sys/class/drm, /proc/driver/nvidia, /dev.\n",
+                                 &json);
+  if (ret >= 0)
+    return ret;
   if (za_gpu_detect (&h, &l, &err) < 0)
     return cli_exit_for (err);
   if (json)

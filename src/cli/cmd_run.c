@@ -169,11 +169,12 @@ cli_cmd_run (int argc, char **argv)
   unsigned long long grace = 0;
   sigset_t mask, old;
   int sfd = -1, ret, fds[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
-  bool created = false;
 
   c.o = zagent_options_new ();
   if (!c.o)
     return EXIT_SYSTEM;
+  /* Every exit path restores this mask, also the early ones.  */
+  sigprocmask (SIG_SETMASK, NULL, &old);
   ret = cli_parse_build ("run", argc, argv, &c, true,
                          "Usage: zagent run -f FILE [-s SERVICE] (--rootfs DIR | --image DIR[:TAG]) [options] [-- ARG...]\n"
                          "Build the bundle, run the container with an OCI runtime, pass its output through,\n"
@@ -237,7 +238,6 @@ cli_cmd_run (int argc, char **argv)
                             .keep_bundle = c.keep, .detached = c.detach };
   if (za_runtime_create (&rt, id, bundle, pidfile, fds, &err) < 0)
     goto fail_err;
-  created = true;
   if (read_pid (pidfile, &cs.pid, &err) < 0 || za_state_save (&cs, &err) < 0
       || za_runtime_start (&rt, id, &err) < 0)
     goto fail_err;
@@ -255,7 +255,6 @@ fail_err:
   ret = cli_exit_for (err);
   err = NULL;
 fail:
-  (void) created;
   teardown (&rt, id, bundle, c.keep);
   /* Reap whatever the runtime left us (a killed init).  */
   while (waitpid (-1, NULL, WNOHANG) > 0)
@@ -320,27 +319,15 @@ clear_stale (const struct za_cstate *cs)
 int
 cli_cmd_ps (int argc, char **argv)
 {
-  static const struct option longopts[] = { { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
-                                             { NULL, 0, NULL, 0 } };
   struct za_err *err = NULL;
   cleanup_strv struct za_strv ids = { 0 };
   bool json = false;
   json_t *arr = NULL;
-  int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "+h", longopts, NULL)) != -1)
-    switch (opt)
-      {
-      case 'j':
-        json = true;
-        break;
-      case 'h':
-        printf ("Usage: zagent ps [--json]\nContainers started by zagent run; stale records are cleared.\n");
-        return 0;
-      default:
-        return cli_bad_option ("ps", opt, argv);
-      }
+  int ret = cli_parse_json_only ("ps", argc, argv,
+                                 "Usage: zagent ps [--json]\nContainers started by zagent run; stale records are cleared.\n",
+                                 &json);
+  if (ret >= 0)
+    return ret;
   if (za_state_list (&ids, &err) < 0)
     return cli_exit_for (err);
   if (json)
@@ -365,9 +352,8 @@ cli_cmd_ps (int argc, char **argv)
           clear_stale (&cs);
         }
       else if (json)
-        json_array_append_new (arr, json_pack ("{s:s, s:s?, s:s, s:i, s:s, s:s, s:I}", "id", cs.id, "service",
-                                               cs.service, "status", status ? status : "unknown", "pid",
-                                               (int) cs.pid, "runtime", cs.runtime_name, "bundle", cs.bundle,
+        json_array_append_new (arr, json_pack ("{s:s, s:s, s:i, s:s, s:s, s:I}", "id", cs.id, "status",
+                                               status ? status : "unknown", "pid", (int) cs.pid, "runtime", cs.runtime_name, "bundle", cs.bundle,
                                                "created", (json_int_t) cs.created));
       else
         {

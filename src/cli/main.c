@@ -186,6 +186,32 @@ cli_bad_option (const char *cmd, int opt, char **argv)
   return cli_usage_error (cmd, opt == ':' ? "option `%s` needs a value" : "unknown option `%s`", argv[optind - 1]);
 }
 
+int
+cli_parse_json_only (const char *cmd, int argc, char **argv, const char *help, bool *json)
+{
+  static const struct option longopts[] = { { "json", no_argument, NULL, 'j' },
+                                             { "help", no_argument, NULL, 'h' },
+                                             { NULL, 0, NULL, 0 } };
+  int opt;
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt_long (argc, argv, "+h", longopts, NULL)) != -1)
+    switch (opt)
+      {
+      case 'j':
+        *json = true;
+        break;
+      case 'h':
+        fputs (help, stdout);
+        return 0;
+      default:
+        return cli_bad_option (cmd, opt, argv);
+      }
+  if (optind < argc)
+    return cli_usage_error (cmd, "unexpected argument `%s`", argv[optind]);
+  return -1;
+}
+
 /* Parse the options shared by spec, bundle and run.  Returns -1 on
    success, else an exit status.  */
 int

@@ -40,7 +40,6 @@ void
 za_cstate_clear (struct za_cstate *s)
 {
   free (s->id);
-  free (s->service);
   free (s->runtime_name);
   free (s->runtime_path);
   free (s->runtime_root);
@@ -60,7 +59,7 @@ za_state_save (const struct za_cstate *s, struct za_err **err)
     return za_err_set (err, ENOMEM, "out of memory");
   if (za_mkdir_p (dir, 0700, err) < 0)
     return -1;
-  j = json_pack ("{s:s, s:s?, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:b, s:b}", "id", s->id, "service", s->service,
+  j = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:b, s:b}", "id", s->id,
                  "runtime", s->runtime_name, "runtimePath", s->runtime_path, "runtimeRoot", s->runtime_root,
                  "bundle", s->bundle, "pid", (int) s->pid, "created", (json_int_t) s->created,
                  "stopGraceNs", (json_int_t) s->stop_grace_ns, "keepBundle", s->keep_bundle, "detached",
@@ -105,7 +104,6 @@ za_state_load (const char *id, struct za_cstate *out, struct za_err **err)
   if (!j)
     return za_err_set (err, EPROTO, "%s: corrupt state file", path);
   out->id = dupstr (j, "id");
-  out->service = dupstr (j, "service");
   out->runtime_name = dupstr (j, "runtime");
   out->runtime_path = dupstr (j, "runtimePath");
   out->runtime_root = dupstr (j, "runtimeRoot");

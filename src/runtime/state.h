@@ -12,7 +12,6 @@
 struct za_cstate
 {
   char *id;
-  char *service;
   char *runtime_name, *runtime_path, *runtime_root;
   char *bundle;
   pid_t pid;

@@ -752,25 +752,50 @@ find_field (const struct za_field *fields, size_t nfields, const char *key, size
   return NULL;
 }
 
-static int
-unknown_field (struct za_dctx *c, const struct za_node *k, const struct za_field *fields,
-               size_t nfields)
+static const char *
+field_name (const void *a, size_t i)
+{
+  return ((const struct za_field *) a)[i].name;
+}
+static const char *
+string_name (const void *a, size_t i)
+{
+  return ((const char *const *) a)[i];
+}
+static const char *
+variant_name (const void *a, size_t i)
+{
+  return ((const struct za_variant *) a)[i].name;
+}
+
+/* serde's OneOf wording: "`a`", "`a` or `b`", "one of `a`, `b`, `c`".
+   Malloc'd, NULL on OOM.  */
+static char *
+one_of (const void *arr, size_t count, const char *(*name) (const void *, size_t))
 {
   char *list = NULL;
   size_t sz = 0;
   FILE *f = open_memstream (&list, &sz);
-  int ret;
   if (!f)
-    return za_err_set (c->err, ENOMEM, "out of memory");
-  /* serde's OneOf: `a` / `a` or `b` / one of `a`, `b`, `c` */
-  for (size_t i = 0; i < nfields; i++)
-    fprintf (f, "%s`%s`", i == 0 ? "" : nfields == 2 ? " or " : ", ", fields[i].name);
+    return NULL;
+  fputs (count > 2 ? "one of " : "", f);
+  for (size_t i = 0; i < count; i++)
+    fprintf (f, "%s`%s`", i == 0 ? "" : count == 2 ? " or " : ", ", name (arr, i));
   fclose (f);
+  return list;
+}
+
+static int
+unknown_field (struct za_dctx *c, const struct za_node *k, const struct za_field *fields,
+               size_t nfields)
+{
+  char *list;
+  int ret;
   if (nfields == 0)
-    ret = za_dctx_error (c, k, "unknown field `%s`, there are no fields", k->value);
-  else
-    ret = za_dctx_error (c, k, "unknown field `%s`, expected %s%s", k->value,
-                         nfields <= 2 ? "" : "one of ", list ? list : "");
+    return za_dctx_error (c, k, "unknown field `%s`, there are no fields", k->value);
+  if (!(list = one_of (fields, nfields, field_name)))
+    return za_err_set (c->err, ENOMEM, "out of memory");
+  ret = za_dctx_error (c, k, "unknown field `%s`, expected %s", k->value, list);
   free (list);
   return ret;
 }
@@ -830,25 +855,18 @@ static int
 unknown_variant (struct za_dctx *c, const struct za_node *n, const char *const *names,
                  const struct za_variant *vars, size_t nvars)
 {
-  char *list = NULL;
-  size_t sz = 0;
-  FILE *f = open_memstream (&list, &sz);
-  char q[160];
+  char q[160], *list;
   size_t count = 0;
   int ret;
-  if (!f)
-    return za_err_set (c->err, ENOMEM, "out of memory");
   while (names ? names[count] != NULL : count < nvars)
     count++;
-  /* serde's OneOf: `a` / `a` or `b` / one of `a`, `b`, `c` */
-  for (size_t i = 0; i < count; i++)
-    fprintf (f, "%s`%s`", i == 0 ? "" : count == 2 ? " or " : ", ", names ? names[i] : vars[i].name);
-  fclose (f);
+  list = names ? one_of (names, count, string_name) : one_of (vars, count, variant_name);
+  if (!list)
+    return za_err_set (c->err, ENOMEM, "out of memory");
   quote_into (q, sizeof q, n->value, n->len);
   /* serde prints the variant in backticks; keep control bytes escaped.  */
   q[strlen (q) - 1] = '\0';
-  ret = za_dctx_error (c, n, "unknown variant `%s`, expected %s%s", q + 1, count <= 2 ? "" : "one of ",
-                       list ? list : "");
+  ret = za_dctx_error (c, n, "unknown variant `%s`, expected %s", q + 1, list);
   free (list);
   return ret;
 }

@@ -416,5 +416,7 @@ extern const char *const za_ulimit_names[];
 int za_ulimit_index (const char *name);
 void za_ulimit_effective (const struct za_ulimit *u, int64_t *soft, int64_t *hard);
 bool za_volume_name_valid (const char *name);
+/* Capability and ulimit names of one service (part of za_spec_validate).  */
+int za_service_check_names (const struct za_spec *spec, const struct za_service *svc, struct za_err **err);
 
 #endif

@@ -280,6 +280,22 @@ check_ulimits (struct vctx *v, const struct za_service *svc, const char *base)
     }
 }
 
+/* Capability and ulimit names: checked by validation, and again by the
+   config generator for callers that skip validation (a typo must never
+   silently drop a capability or a limit).  */
+int
+za_service_check_names (const struct za_spec *spec, const struct za_service *svc, struct za_err **err)
+{
+  struct vctx v = { .spec = spec, .err = err };
+  size_t before = za_err_count (*err);
+  char base[1100];
+  snprintf (base, sizeof base, "services.%s", svc->name);
+  check_caps (&v, &svc->capabilities, base, "capabilities");
+  check_caps (&v, &svc->cap_drop, base, "cap_drop");
+  check_ulimits (&v, svc, base);
+  return za_err_count (*err) > before ? -1 : 0;
+}
+
 static bool
 is_wasm_type (int t)
 {
@@ -341,7 +357,6 @@ static void
 check_service (struct vctx *v, const struct za_service *svc)
 {
   char base[1100], p[1200];
-  const struct za_deployment *d = &v->spec->d;
   snprintf (base, sizeof base, "services.%s", svc->name);
 
   if (svc->schedule.s)
@@ -383,10 +398,8 @@ check_service (struct vctx *v, const struct za_service *svc)
 
   /* Beyond the reference: what would otherwise fail (or silently go
      wrong) when the bundle is built.  */
-  check_caps (v, &svc->capabilities, base, "capabilities");
-  check_caps (v, &svc->cap_drop, base, "cap_drop");
+  za_service_check_names (v->spec, svc, v->err);
   check_storage (v, svc, base);
-  check_ulimits (v, svc, base);
   check_sysctls (v, &svc->sysctls, base);
   za_env_check_refs (&svc->env, v->spec->file, P ("%s.env", base), v->err);
   for (size_t i = 0; i < svc->devices.n; i++)
@@ -409,7 +422,6 @@ check_service (struct vctx *v, const struct za_service *svc)
   if (svc->command.workdir.s && svc->command.workdir.s[0] != '/')
     verr (v, &svc->command.workdir.m, P ("%s.command.workdir", base), "workdir `%s` must be an absolute path",
           svc->command.workdir.s);
-  (void) d;
 }
 
 int

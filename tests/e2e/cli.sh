@@ -20,10 +20,9 @@ for c in spec bundle cleanup check; do
   run "$ZAGENT" $c --help; expect_rc "$c --help exits 0" 0
 done
 run "$ZAGENT" spec --help
-for o in --file --service --replica --image-config --hostname --cwd --env --host-network --volume --socket --secrets-dir --scope --rootless --no-rootless; do
-  grep -q -- "$o" <<<"$out" || not_ok "spec --help documents $o"
+for o in --file --service --replica --image-config --hostname --cwd --env --host-network --volume --socket --secrets-dir --scope --rootless --no-rootless --device --cdi-dir; do
+  check "spec --help documents $o" grep -q -- "$o" <<<"$out"
 done
-ok "spec --help documents every option"
 run "$ZAGENT" frobnicate; expect_rc "unknown command exits 2" 2
 run "$ZAGENT" spec; expect_rc "spec without -f exits 2" 2
 run "$ZAGENT" spec -f "$WORK/missing.yaml"; expect_rc "missing spec file exits 2" 2

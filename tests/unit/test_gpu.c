@@ -399,7 +399,7 @@ build (struct run *x, const char *yaml, const char *host, const char *cdi_dir, s
       const char *dirs[] = { cdi_dir };
       struct za_cdi_request req = { .dirs = dirs, .ndirs = 1 };
       struct za_err *e = NULL;
-      if (za_cdi_devices_plan (x->spec, x->svc, &req, &x->cdi, &x->warn, &e) < 0)
+      if (za_cdi_devices_plan (x->svc, &req, &x->cdi, &x->warn, &e) < 0)
         {
           x->err = e;
           return x->ret = -1;
@@ -2033,7 +2033,7 @@ test_cdi_strict_lenient (void **state)
     struct za_cdi_request req = { 0 };
     struct za_build_opts o = opts_for (host);
     struct za_err *e = NULL;
-    assert_int_equal (za_cdi_devices_plan (x.spec, x.svc, &req, &x.cdi, &x.warn, &e), 0);
+    assert_int_equal (za_cdi_devices_plan (x.svc, &req, &x.cdi, &x.warn, &e), 0);
     assert_null (e);
     assert_false (x.cdi.gpu_via_cdi);
     for (const struct za_err *w = x.warn; w; w = w->next)
@@ -2051,7 +2051,7 @@ test_cdi_strict_lenient (void **state)
   {
     struct za_cdi_request req = { 0 };
     struct za_err *e = NULL;
-    assert_int_equal (za_cdi_devices_plan (x.spec, x.svc, &req, &x.cdi, &x.warn, &e), 0);
+    assert_int_equal (za_cdi_devices_plan (x.svc, &req, &x.cdi, &x.warn, &e), 0);
     assert_true (x.cdi.gpu_via_cdi);
     assert_null (x.warn);
     /* spec-level edits once, then each device's */
