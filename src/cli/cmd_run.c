@@ -25,7 +25,9 @@
 
 #include "api_internal.h"
 #include "cli/cli.h"
+#include "bundle/write.h"
 #include "image/layout.h"
+#include "runtime/container.h"
 #include "runtime/runtime.h"
 #include "runtime/state.h"
 #include "spec/syntax.h"
@@ -43,35 +45,82 @@ sleep_ms (unsigned ms)
     ;
 }
 
-static uint64_t
-now_ns (void)
+/* How long teardown and rm wait for another command's hold on a record
+   (a foreground run's own teardown, a concurrent rm).  */
+#define LOCK_WAIT_NS (30ull * 1000000000ull)
+
+static void
+warn_errors (struct za_err **e, const char *prefix)
 {
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+  if (*e)
+    cli_print_errors (*e, prefix);
+  za_err_free (e);
 }
 
-/* Undo everything `run` created: the runtime's container, our record, the
-   bundle (unless kept).  Errors here are reported but do not mask the
-   original failure.  */
+/* Undo what CS records and report (not fail on) what could not be undone:
+   the original failure is what the user needs to see.  */
 static void
-teardown (const struct za_runtime *rt, const char *id, const char *bundle, bool keep)
+teardown (const struct za_cstate *cs)
 {
   struct za_err *e = NULL;
-  /* Each runtime call is a process start (tens of ms for runc): delete
-     directly instead of asking first.  */
-  if (za_runtime_known (rt, id))
-    za_runtime_delete (rt, id, true, &e);
-  za_state_remove (id, &e);
-  if (!keep && bundle)
+  za_container_undo (cs, &e);
+  warn_errors (&e, "warning: cleanup: ");
+}
+
+/* After a foreground container exited: take the record's lock again and
+   undo what it says, unless another command (rm -f) already did.  */
+static void
+teardown_after_exit (const char *id)
+{
+  struct za_cstate cs = { 0 };
+  struct za_err *e = NULL;
+  cleanup_close int lock = -1;
+  if (za_state_lock (id, LOCK_WAIT_NS, &lock, &e) == 0 && za_state_exists (id) && za_state_load (id, &cs, &e) == 0)
+    za_container_undo (&cs, &e);
+  warn_errors (&e, "warning: cleanup: ");
+  za_cstate_clear (&cs);
+}
+
+/* Reserve ID for a new container: its record's lock, taken at once or
+   not at all, so of two runs of one id exactly one goes on.  What a
+   killed run left behind (a record still marked creating, whose lock
+   died with it) is undone first; a record of a container the runtime
+   definitely no longer has is cleared.  */
+static int
+reserve_id (const struct za_runtime *rt, const char *id, int *lock, struct za_err **err)
+{
+  cleanup_close int fd = -1;
+  if (za_state_lock (id, 0, &fd, err) < 0)
+    return -1;
+  if (za_state_exists (id))
     {
-      zagent_error *ze = NULL;
-      if (zagent_bundle_cleanup (bundle, &ze) < 0)
-        za_err_append (&e, &ze);
+      struct za_cstate cs = { 0 };
+      struct za_runtime crt = { 0 };
+      json_t *st = NULL;
+      int ret = 0;
+      if (za_state_load (id, &cs, err) < 0)
+        return -1;
+      if (!cs.creating)
+        {
+          if (za_runtime_from_record (&cs, &crt, err) < 0 || za_runtime_state (&crt, id, &st, err) < 0)
+            ret = -1;
+          else if (st)
+            ret = za_err_set (err, ZA_EINPUT, "container `%s` already exists (zagent rm -f %s)", id, id);
+        }
+      if (ret == 0 && za_container_undo (&cs, err) < 0)
+        ret = -1;
+      json_decref (st);
+      za_runtime_clear (&crt);
+      za_cstate_clear (&cs);
+      if (ret < 0)
+        return -1;
     }
-  if (e)
-    cli_print_errors (e, "warning: cleanup: ");
-  za_err_free (&e);
+  if (za_runtime_known (rt, id))
+    return za_err_set (err, ZA_EINPUT,
+                       "%s already has a container `%s` that zagent did not start (%s --root %s delete %s)",
+                       rt->name, id, rt->name, rt->root, id);
+  *lock = steal_fd (&fd);
+  return 0;
 }
 
 static int
@@ -119,42 +168,38 @@ wait_container (pid_t pid, int sfd)
     }
 }
 
+/* Prepare the image (the shared, read-only cache) and take its config;
+   *ROOTFS_OUT is the cached tree, which the container never runs in.  */
 static int
-open_log (const char *bundle, const char *name)
+use_image (struct build_cli *c, char **rootfs_out, struct za_err **err)
 {
-  char path[4096];
-  snprintf (path, sizeof path, "%s/logs", bundle);
-  mkdir (path, 0700);
-  snprintf (path, sizeof path, "%s/logs/%s", bundle, name);
-  return open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-}
-
-static int
-use_image (struct build_cli *c, struct za_err **err)
-{
-  cleanup_free char *data = za_data_dir (), *cache = NULL, *rootfs = NULL;
+  cleanup_free char *data = za_data_dir (), *cache = NULL;
   struct za_image_config *ic = NULL;
   struct za_err *warn = NULL;
-  zagent_error *ze = NULL;
+  int ret;
   if (!data || asprintf (&cache, "%s/rootfs", data) < 0)
     return za_err_set (err, ENOMEM, "out of memory");
-  if (za_image_layout_prepare (c->image, cache, &rootfs, &ic, &warn, err) < 0)
-    {
-      if (warn)
-        cli_print_errors (warn, "warning: ");
-      za_err_free (&warn);
-      return -1;
-    }
-  if (warn)
-    cli_print_errors (warn, "warning: ");
-  za_err_free (&warn);
+  ret = za_image_layout_prepare (c->image, cache, rootfs_out, &ic, &warn, err);
+  warn_errors (&warn, "warning: ");
+  if (ret < 0)
+    return -1;
   za_api_options_take_image_config (c->o, ic);
-  if (zagent_options_set_rootfs (c->o, rootfs, &ze) < 0)
-    {
-      za_err_append (err, &ze);
-      return -1;
-    }
   return 0;
+}
+
+/* The bundle directory `run` will use, absolute, known before anything is
+   created so the record can name it.  */
+static char *
+bundle_path (const char *given, const char *id)
+{
+  char *out = NULL;
+  cleanup_free char *cwd = NULL;
+  if (!given)
+    return za_default_bundle_dir (id);
+  if (given[0] == '/')
+    return strdup (given);
+  cwd = getcwd (NULL, 0);
+  return cwd && asprintf (&out, "%s/%s", cwd, given) >= 0 ? out : NULL;
 }
 
 int
@@ -165,8 +210,11 @@ cli_cmd_run (int argc, char **argv)
   struct za_cstate cs = { 0 };
   zagent_spec *spec = NULL;
   zagent_error *err = NULL, *warn = NULL;
-  cleanup_free char *id = NULL, *bundle = NULL, *pidfile = NULL;
+  cleanup_free char *id = NULL, *bundle = NULL, *pidfile = NULL, *image_rootfs = NULL, *layer = NULL;
+  cleanup_free char *rootfs = NULL;
+  cleanup_close int lock = -1;
   unsigned long long grace = 0;
+  bool bundle_made = false;
   sigset_t mask, old;
   int sfd = -1, ret, fds[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
 
@@ -182,7 +230,7 @@ cli_cmd_run (int argc, char **argv)
   if (ret >= 0)
     goto out;
   ret = EXIT_INPUT;
-  if (c.image && use_image (&c, &err) < 0)
+  if (c.image && use_image (&c, &image_rootfs, &err) < 0)
     {
       ret = cli_exit_for (err);
       goto out;
@@ -198,32 +246,61 @@ cli_cmd_run (int argc, char **argv)
       ret = cli_usage_error ("run", "%s", "needs --rootfs DIR or --image DIR[:TAG]");
       goto out;
     }
-  /* One container per id: refuse to clobber a live one.  */
-  if (za_runtime_known (&rt, id))
-    {
-      za_err_set (&err, ZA_EINPUT, "container `%s` already exists (zagent rm -f %s)", id, id);
-      ret = cli_exit_for (err);
-      goto out;
-    }
-  if (zagent_bundle_create (spec, c.o, c.bundle, &bundle, &warn, &err) < 0)
-    {
-      cli_print_warnings (&warn);
-      ret = cli_exit_for (err);
-      goto out;
-    }
-  cli_print_warnings (&warn);
-  if (asprintf (&pidfile, "%s/init.pid", bundle) < 0)
+  bundle = bundle_path (c.bundle, id);
+  layer = c.image ? za_layer_dir (id) : NULL;
+  if (!bundle || (c.image && !layer) || asprintf (&pidfile, "%s/init.pid", bundle) < 0)
     {
       ret = EXIT_SYSTEM;
-      goto fail;
+      goto out;
     }
+  /* One container per id, reserved before anything is created.  */
+  if (reserve_id (&rt, id, &lock, &err) < 0)
+    {
+      ret = cli_exit_for (err);
+      goto out;
+    }
+  /* The record comes first: a command after a kill at any later point
+     finds what to undo.  */
+  cs = (struct za_cstate) { .id = id, .runtime_name = rt.name, .runtime_path = rt.path, .runtime_root = rt.root,
+                            .bundle = bundle, .created = time (NULL), .stop_grace_ns = grace,
+                            .keep_bundle = c.keep, .detached = c.detach, .creating = true, .creator = getpid (),
+                            .layer = layer };
+  if (za_state_save (&cs, &err) < 0)
+    goto fail_err;
+  if (c.image)
+    {
+      zagent_error *ze = NULL;
+      if (za_layer_create (image_rootfs, layer, &rootfs, &err) < 0)
+        goto fail_err;
+      if (zagent_options_set_rootfs (c.o, rootfs, &ze) < 0)
+        {
+          err = ze;
+          goto fail_err;
+        }
+    }
+  {
+    cleanup_free char *made = NULL;
+    if (zagent_bundle_create (spec, c.o, bundle, &made, &warn, &err) < 0)
+      {
+        cli_print_warnings (&warn);
+        goto fail_err;
+      }
+    bundle_made = true;
+  }
+  cli_print_warnings (&warn);
   if (c.detach)
     {
+      struct za_err *e = NULL;
       /* A detached container must not hold our stdout (a caller reading
          it to the end would wait for the container).  */
       fds[0] = -1;
-      fds[1] = open_log (bundle, "stdout.log");
-      fds[2] = open_log (bundle, "stderr.log");
+      fds[1] = za_bundle_open_log (bundle, "stdout.log", &e);
+      fds[2] = fds[1] >= 0 ? za_bundle_open_log (bundle, "stderr.log", &e) : -1;
+      if (fds[2] < 0)
+        {
+          err = e;
+          goto fail_err;
+        }
     }
   prctl (PR_SET_CHILD_SUBREAPER, 1);
   sigemptyset (&mask);
@@ -233,14 +310,14 @@ cli_cmd_run (int argc, char **argv)
   sigaddset (&mask, SIGCHLD);
   sigprocmask (SIG_BLOCK, &mask, &old);
   sfd = signalfd (-1, &mask, SFD_CLOEXEC);
-  cs = (struct za_cstate) { .id = id, .runtime_name = rt.name, .runtime_path = rt.path, .runtime_root = rt.root,
-                            .bundle = bundle, .created = time (NULL), .stop_grace_ns = grace,
-                            .keep_bundle = c.keep, .detached = c.detach };
-  if (za_runtime_create (&rt, id, bundle, pidfile, fds, &err) < 0)
+  if (za_runtime_create (&rt, id, bundle, pidfile, fds, &err) < 0 || read_pid (pidfile, &cs.pid, &err) < 0)
     goto fail_err;
-  if (read_pid (pidfile, &cs.pid, &err) < 0 || za_state_save (&cs, &err) < 0
-      || za_runtime_start (&rt, id, &err) < 0)
+  cs.creating = false;
+  if (za_state_save (&cs, &err) < 0 || za_runtime_start (&rt, id, &err) < 0)
     goto fail_err;
+  /* Created and started: from here on, rm and stop may act on it.  */
+  close (lock);
+  lock = -1;
   if (c.detach)
     {
       printf ("%s\n", id);
@@ -248,14 +325,15 @@ cli_cmd_run (int argc, char **argv)
       goto out_sig;
     }
   ret = wait_container (cs.pid, sfd);
-  teardown (&rt, id, bundle, c.keep);
+  teardown_after_exit (id);
   goto out_sig;
 
 fail_err:
   ret = cli_exit_for (err);
   err = NULL;
-fail:
-  teardown (&rt, id, bundle, c.keep);
+  if (!bundle_made)
+    cs.bundle = NULL; /* not ours: bundle_create rolled back what it made */
+  teardown (&cs);
   /* Reap whatever the runtime left us (a killed init).  */
   while (waitpid (-1, NULL, WNOHANG) > 0)
     ;
@@ -285,15 +363,12 @@ load (const char *id, struct za_cstate *cs, struct za_runtime *rt, struct za_err
 {
   if (za_state_load (id, cs, err) < 0)
     return -1;
-  *rt = (struct za_runtime) { .name = strdup (cs->runtime_name ? cs->runtime_name : "runtime"),
-                              .path = strdup (cs->runtime_path), .root = strdup (cs->runtime_root) };
-  if (!rt->name || !rt->path || !rt->root)
-    return za_err_set (err, ENOMEM, "out of memory");
-  return 0;
+  return za_runtime_from_record (cs, rt, err);
 }
 
-/* The runtime's status, or "gone" when it no longer knows the id (then
-   our record is stale).  */
+/* The runtime's status, or "gone" when it definitely no longer knows the
+   id (then our record is stale); NULL with an error when the runtime
+   could not tell (killed, timed out).  */
 static const char *
 status_of (const struct za_runtime *rt, const char *id, json_t **st, struct za_err **err)
 {
@@ -302,18 +377,83 @@ status_of (const struct za_runtime *rt, const char *id, json_t **st, struct za_e
   return *st ? za_runtime_status (*st) : "gone";
 }
 
-static void
-clear_stale (const struct za_cstate *cs)
+/* Undo a record nobody is working on: take its lock without waiting (a
+   holder is a live command that will finish the job), re-read it under
+   the lock, undo.  Returns true when it was cleared.  */
+static bool
+clear_record (const char *id, const char *why)
 {
+  cleanup_close int lock = -1;
+  struct za_cstate cs = { 0 };
   struct za_err *e = NULL;
-  za_state_remove (cs->id, &e);
-  if (!cs->keep_bundle)
+  bool done = false;
+  if (za_state_lock (id, 0, &lock, &e) == 0)
     {
-      zagent_error *ze = NULL;
-      zagent_bundle_cleanup (cs->bundle, &ze);
-      zagent_error_free (&ze);
+      if (!za_state_exists (id))
+        done = za_state_remove (id, &e) == 0; /* killed before its record was written */
+      else if (za_state_load (id, &cs, &e) == 0 && za_container_undo (&cs, &e) == 0)
+        done = true;
     }
-  za_err_free (&e);
+  if (done && why)
+    fprintf (stderr, "zagent: %s: %s\n", id, why);
+  warn_errors (&e, "warning: ");
+  za_cstate_clear (&cs);
+  return done;
+}
+
+static void
+ps_print (json_t *arr, const struct za_cstate *cs, const char *status)
+{
+  if (arr)
+    json_array_append_new (arr, json_pack ("{s:s, s:s, s:i, s:s, s:s, s:I}", "id", cs->id, "status", status, "pid",
+                                           (int) cs->pid, "runtime", cs->runtime_name, "bundle", cs->bundle,
+                                           "created", (json_int_t) cs->created));
+  else
+    {
+      char when[32];
+      struct tm tm;
+      time_t t = (time_t) cs->created;
+      strftime (when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r (&t, &tm));
+      printf ("%-28s %-10s %-8d %-6s %-20s %s\n", cs->id, status, (int) cs->pid, cs->runtime_name, when, cs->bundle);
+    }
+}
+
+/* One record of ps.  A record still marked creating is shown as such
+   while its creator lives and undone once it is dead; a record of a
+   container the runtime definitely no longer has is cleared; when the
+   runtime cannot tell, the record stays and shows "unknown".  */
+static void
+ps_one (const char *id, json_t *arr, struct za_err **err)
+{
+  struct za_cstate cs = { 0 };
+  struct za_runtime rt = { 0 };
+  json_t *st = NULL;
+  const char *status;
+  if (!za_state_exists (id))
+    {
+      clear_record (id, NULL);
+      return;
+    }
+  if (load (id, &cs, &rt, err) < 0)
+    goto out;
+  if (cs.creating)
+    {
+      if (!clear_record (id, "undid an interrupted creation"))
+        ps_print (arr, &cs, "creating");
+      goto out;
+    }
+  status = status_of (&rt, cs.id, &st, err);
+  if (status && !strcmp (status, "gone"))
+    {
+      if (!clear_record (id, "the runtime no longer knows it; cleared stale state"))
+        ps_print (arr, &cs, "gone");
+    }
+  else
+    ps_print (arr, &cs, status ? status : "unknown");
+out:
+  json_decref (st);
+  za_cstate_clear (&cs);
+  za_runtime_clear (&rt);
 }
 
 int
@@ -335,39 +475,7 @@ cli_cmd_ps (int argc, char **argv)
   else
     printf ("%-28s %-10s %-8s %-6s %-20s %s\n", "CONTAINER ID", "STATUS", "PID", "RT", "CREATED", "BUNDLE");
   for (size_t i = 0; i < ids.n; i++)
-    {
-      struct za_cstate cs;
-      struct za_runtime rt = { 0 };
-      json_t *st = NULL;
-      const char *status;
-      if (load (ids.v[i], &cs, &rt, &err) < 0)
-        {
-          za_runtime_clear (&rt);
-          continue;
-        }
-      status = status_of (&rt, cs.id, &st, &err);
-      if (status && !strcmp (status, "gone"))
-        {
-          fprintf (stderr, "zagent: %s: the runtime no longer knows it; cleared stale state\n", cs.id);
-          clear_stale (&cs);
-        }
-      else if (json)
-        json_array_append_new (arr, json_pack ("{s:s, s:s, s:i, s:s, s:s, s:I}", "id", cs.id, "status",
-                                               status ? status : "unknown", "pid", (int) cs.pid, "runtime", cs.runtime_name, "bundle", cs.bundle,
-                                               "created", (json_int_t) cs.created));
-      else
-        {
-          char when[32];
-          struct tm tm;
-          time_t t = (time_t) cs.created;
-          strftime (when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r (&t, &tm));
-          printf ("%-28s %-10s %-8d %-6s %-20s %s\n", cs.id, status ? status : "unknown", (int) cs.pid,
-                  cs.runtime_name, when, cs.bundle);
-        }
-      json_decref (st);
-      za_cstate_clear (&cs);
-      za_runtime_clear (&rt);
-    }
+    ps_one (ids.v[i], arr, &err);
   if (json)
     {
       char *s = json_dumps (arr, JSON_INDENT (2));
@@ -376,9 +484,7 @@ cli_cmd_ps (int argc, char **argv)
       free (s);
       json_decref (arr);
     }
-  if (err)
-    cli_print_errors (err, "warning: ");
-  za_err_free (&err);
+  warn_errors (&err, "warning: ");
   return fflush (stdout) == 0 ? 0 : EXIT_SYSTEM;
 }
 
@@ -386,20 +492,20 @@ cli_cmd_ps (int argc, char **argv)
 static bool
 wait_stopped (const struct za_runtime *rt, const char *id, uint64_t timeout_ns)
 {
-  uint64_t end = now_ns () + timeout_ns;
+  uint64_t end = za_now_ns () + timeout_ns;
   do
     {
       json_t *st = NULL;
       struct za_err *e = NULL;
       const char *s = status_of (rt, id, &st, &e);
-      bool done = !s || !strcmp (s, "stopped") || !strcmp (s, "gone");
+      bool done = s && (!strcmp (s, "stopped") || !strcmp (s, "gone"));
       json_decref (st);
       za_err_free (&e);
       if (done)
         return true;
       sleep_ms (100);
     }
-  while (now_ns () < end);
+  while (za_now_ns () < end);
   return false;
 }
 
@@ -407,8 +513,13 @@ static int
 stop_container (const struct za_runtime *rt, const struct za_cstate *cs, uint64_t grace, struct za_err **err)
 {
   json_t *st = NULL;
-  const char *s = status_of (rt, cs->id, &st, err);
-  bool running = s && (!strcmp (s, "running") || !strcmp (s, "created") || !strcmp (s, "paused"));
+  const char *s;
+  bool running;
+  if (cs->creating)
+    return za_err_set (err, ZA_EINPUT, "container `%s` is being created; try again, or zagent rm -f %s", cs->id,
+                       cs->id);
+  s = status_of (rt, cs->id, &st, err);
+  running = s && (!strcmp (s, "running") || !strcmp (s, "created") || !strcmp (s, "paused"));
   json_decref (st);
   if (!s)
     return -1;
@@ -481,6 +592,7 @@ cli_cmd_rm (int argc, char **argv)
   struct za_err *err = NULL;
   struct za_cstate cs = { 0 };
   struct za_runtime rt = { 0 };
+  cleanup_close int lock = -1;
   bool force = false;
   json_t *st = NULL;
   const char *s;
@@ -502,34 +614,41 @@ cli_cmd_rm (int argc, char **argv)
       }
   if (optind != argc - 1)
     return cli_usage_error ("rm", "%s", "expected one container ID");
-  if (load (argv[optind], &cs, &rt, &err) < 0)
+  /* Check the id before the lock creates anything in its name.  */
+  if (!za_state_exists (argv[optind]))
+    {
+      za_err_set (&err, ZA_EINPUT, "no such container `%s`", argv[optind]);
+      return cli_exit_for (err);
+    }
+  if (za_state_lock (argv[optind], LOCK_WAIT_NS, &lock, &err) < 0 || load (argv[optind], &cs, &rt, &err) < 0)
     {
       ret = cli_exit_for (err);
       goto out;
     }
-  s = status_of (&rt, cs.id, &st, &err);
-  if (!s)
+  /* An interrupted creation (its creator died: we hold the lock) has
+     nothing to stop; undo what it made.  */
+  if (!cs.creating)
     {
-      ret = cli_exit_for (err);
-      goto out;
-    }
-  if (strcmp (s, "stopped") && strcmp (s, "gone"))
-    {
-      if (!force)
+      s = status_of (&rt, cs.id, &st, &err);
+      if (!s)
         {
-          za_err_set (&err, ZA_EINPUT, "container `%s` is %s; stop it first or use rm -f", cs.id, s);
           ret = cli_exit_for (err);
           goto out;
         }
-      za_runtime_kill (&rt, cs.id, SIGKILL, true, NULL);
-      wait_stopped (&rt, cs.id, 10ull * 1000000000ull);
+      if (strcmp (s, "stopped") && strcmp (s, "gone"))
+        {
+          if (!force)
+            {
+              za_err_set (&err, ZA_EINPUT, "container `%s` is %s; stop it first or use rm -f", cs.id, s);
+              ret = cli_exit_for (err);
+              goto out;
+            }
+          za_runtime_kill (&rt, cs.id, SIGKILL, true, NULL);
+          wait_stopped (&rt, cs.id, 10ull * 1000000000ull);
+        }
     }
-  if (strcmp (s, "gone") && za_runtime_delete (&rt, cs.id, true, &err) < 0)
-    {
-      ret = cli_exit_for (err);
-      goto out;
-    }
-  clear_stale (&cs);
+  if (za_container_undo (&cs, &err) < 0)
+    ret = cli_exit_for (err);
 out:
   json_decref (st);
   za_cstate_clear (&cs);
@@ -559,7 +678,7 @@ cli_cmd_state (int argc, char **argv)
       ret = cli_exit_for (err);
       goto out;
     }
-  s = status_of (&rt, cs.id, &st, &err);
+  s = cs.creating ? "creating" : status_of (&rt, cs.id, &st, &err);
   if (!s)
     {
       ret = cli_exit_for (err);
@@ -567,7 +686,7 @@ cli_cmd_state (int argc, char **argv)
     }
   if (!strcmp (s, "gone"))
     {
-      clear_stale (&cs);
+      clear_record (cs.id, NULL);
       za_err_set (&err, ZA_EINPUT, "container `%s` is gone (the runtime no longer knows it); cleared its state",
                   cs.id);
       ret = cli_exit_for (err);

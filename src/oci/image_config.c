@@ -129,7 +129,7 @@ za_image_config_load_file (const char *path, struct za_image_config **out, struc
   size_t len = 0;
   int ret;
   *out = NULL;
-  if (za_read_file (path, ZA_IMAGE_CONFIG_MAX, &data, &len, err) < 0)
+  if (za_read_input (path, ZA_IMAGE_CONFIG_MAX, &data, &len, err) < 0)
     return -1;
   ret = za_image_config_parse (path, data, len, out, err);
   free (data);

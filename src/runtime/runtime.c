@@ -8,13 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "spec/syntax.h"
 #include "util/fs.h"
+#include "util/strv.h"
 
 char *
 za_data_dir (void)
@@ -93,7 +98,38 @@ za_runtime_find (const char *want, const char *root, struct za_runtime *out, str
       za_runtime_clear (out);
       return za_err_set (err, ENOMEM, "out of memory");
     }
+  if (za_runtime_timeout_from_env (&out->timeout_ns, err) < 0)
+    {
+      za_runtime_clear (out);
+      return -1;
+    }
   return 0;
+}
+
+int
+za_runtime_timeout_from_env (uint64_t *out, struct za_err **err)
+{
+  const char *v = getenv ("ZAGENT_RUNTIME_TIMEOUT");
+  char *reason = NULL;
+  *out = ZA_RUNTIME_DEFAULT_TIMEOUT_NS;
+  if (!v || !*v)
+    return 0;
+  if (za_duration_parse (v, out, &reason) < 0 || *out == 0)
+    {
+      za_err_set (err, ZA_EINPUT, "ZAGENT_RUNTIME_TIMEOUT `%s`: invalid duration%s%s", v, reason ? ": " : "",
+                  reason ? reason : "");
+      free (reason);
+      return -1;
+    }
+  return 0;
+}
+
+uint64_t
+za_now_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
 }
 
 /* The runtime's last error message from its JSON log (runc, crun and
@@ -129,14 +165,75 @@ log_error (const char *logfile)
   return best;
 }
 
-int
-za_runtime_call (const struct za_runtime *rt, const char *const *args, const int fds[3], int *status,
-                 struct za_err **err)
+/* Wait for PID, at most TIMEOUT_NS, meanwhile collecting what it writes
+   to CAP_FD (when >= 0) into *CAP.  The runtime's output is read while it
+   runs, so a large state document (big annotations) cannot fill the pipe
+   and deadlock both sides.  On timeout the runtime is killed and reaped:
+   a runtime that never returns must not hang zagent.  */
+static int
+wait_child (const struct za_runtime *rt, const char *verb, pid_t pid, uint64_t timeout_ns, int cap_fd,
+            struct za_strbuf *cap, int *st, struct za_err **err)
+{
+  cleanup_close int pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  uint64_t end = za_now_ns () + timeout_ns;
+  bool exited = false, cap_open = cap_fd >= 0, too_big = false;
+
+  while (!exited || cap_open)
+    {
+      struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = cap_open ? cap_fd : -1, .events = POLLIN } };
+      uint64_t now = za_now_ns ();
+      int wait_ms;
+      if (now >= end)
+        {
+          kill (pid, SIGKILL);
+          if (!exited)
+            while (waitpid (pid, st, 0) < 0 && errno == EINTR)
+              ;
+          return za_err_set (err, ETIMEDOUT, "%s %s: no answer after %.0f s; killed it (ZAGENT_RUNTIME_TIMEOUT)",
+                             rt->name, verb, (double) timeout_ns / 1e9);
+        }
+      /* Without a pidfd (kernel < 5.3) poll in short steps.  */
+      wait_ms = (int) ((end - now) / 1000000u) + 1;
+      if (pidfd < 0 && wait_ms > 10)
+        wait_ms = 10;
+      if (exited)
+        p[0].fd = -1;
+      if (poll (p, 2, wait_ms) < 0 && errno != EINTR)
+        return za_err_set (err, errno, "poll: %s", strerror (errno));
+      if (cap_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
+        {
+          char buf[16384];
+          ssize_t n = read (cap_fd, buf, sizeof buf);
+          if (n > 0 && !too_big && za_strbuf_add (cap, buf, (size_t) n) < 0)
+            return za_err_set (err, ENOMEM, "out of memory");
+          if (cap->len > ZA_RUNTIME_MAX_OUTPUT)
+            too_big = true;
+          if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+            cap_open = false;
+        }
+      if (!exited)
+        {
+          pid_t w = waitpid (pid, st, WNOHANG);
+          if (w == pid)
+            exited = true;
+          else if (w < 0 && errno != EINTR)
+            return za_err_set (err, errno, "waitpid: %s", strerror (errno));
+        }
+    }
+  if (too_big)
+    return za_err_set (err, EPROTO, "%s %s: output larger than %d bytes", rt->name, verb, ZA_RUNTIME_MAX_OUTPUT);
+  return 0;
+}
+
+static int
+call (const struct za_runtime *rt, const char *const *args, const int fds[3], struct za_strbuf *cap, int *status,
+      struct za_err **err)
 {
   char logfile[] = "/tmp/zagent-runtime-log.XXXXXX";
   cleanup_close int logfd = mkstemp (logfile);
+  cleanup_close int cap_r = -1, cap_w = -1;
+  cleanup_free const char **argv = NULL;
   size_t n = 0;
-  const char **argv;
   pid_t pid;
   int st = 0, ret = 0;
 
@@ -149,6 +246,18 @@ za_runtime_call (const struct za_runtime *rt, const char *const *args, const int
     {
       unlink (logfile);
       return za_err_set (err, ENOMEM, "out of memory");
+    }
+  if (cap)
+    {
+      int pfd[2];
+      if (pipe2 (pfd, O_CLOEXEC) < 0)
+        {
+          unlink (logfile);
+          return za_err_set (err, errno, "pipe: %s", strerror (errno));
+        }
+      cap_r = pfd[0];
+      cap_w = pfd[1];
+      fcntl (cap_r, F_SETFL, O_NONBLOCK);
     }
   argv[0] = rt->path;
   argv[1] = "--root";
@@ -172,7 +281,7 @@ za_runtime_call (const struct za_runtime *rt, const char *const *args, const int
       prctl (PR_SET_PDEATHSIG, SIGKILL);
       for (int i = 0; i < 3; i++)
         {
-          int fd = fds && fds[i] >= 0 ? fds[i] : nul;
+          int fd = i == 1 && cap_w >= 0 ? cap_w : fds && fds[i] >= 0 ? fds[i] : nul;
           if (fd != i && dup2 (fd, i) < 0)
             _exit (126);
         }
@@ -182,12 +291,17 @@ za_runtime_call (const struct za_runtime *rt, const char *const *args, const int
       execv (argv[0], (char *const *) argv);
       _exit (127);
     }
-  while (waitpid (pid, &st, 0) < 0)
-    if (errno != EINTR)
-      {
-        ret = za_err_set (err, errno, "waitpid: %s", strerror (errno));
-        goto out;
-      }
+  if (cap_w >= 0)
+    {
+      close (cap_w);
+      cap_w = -1;
+    }
+  if (wait_child (rt, args[0], pid, rt->timeout_ns ? rt->timeout_ns : ZA_RUNTIME_DEFAULT_TIMEOUT_NS, cap_r, cap,
+                  &st, err) < 0)
+    {
+      ret = -1;
+      goto out;
+    }
   if (status)
     *status = st;
   if (!WIFEXITED (st) || WEXITSTATUS (st) != 0)
@@ -198,15 +312,23 @@ za_runtime_call (const struct za_runtime *rt, const char *const *args, const int
         {
           if (WIFEXITED (st) && WEXITSTATUS (st) == 127)
             za_err_set (err, ENOENT, "%s: cannot execute %s", rt->name, rt->path);
+          else if (WIFSIGNALED (st))
+            /* Killed from outside: says nothing about the container.  */
+            za_err_set (err, EINTR, "%s %s: killed by %s", rt->name, args[0], strsignal (WTERMSIG (st)));
           else
-            za_err_set (err, ZA_EINPUT, "%s %s: %s", rt->name, args[0],
-                        msg ? msg : WIFSIGNALED (st) ? strsignal (WTERMSIG (st)) : "failed");
+            za_err_set (err, ZA_EINPUT, "%s %s: %s", rt->name, args[0], msg ? msg : "failed");
         }
     }
 out:
-  free (argv);
   unlink (logfile);
   return ret;
+}
+
+int
+za_runtime_call (const struct za_runtime *rt, const char *const *args, const int fds[3], int *status,
+                 struct za_err **err)
+{
+  return call (rt, args, fds, NULL, status, err);
 }
 
 int
@@ -245,46 +367,31 @@ za_runtime_delete (const struct za_runtime *rt, const char *id, bool force, stru
 int
 za_runtime_state (const struct za_runtime *rt, const char *id, json_t **out, struct za_err **err)
 {
-  int pipefd[2];
   const char *args[] = { "state", id, NULL };
-  cleanup_free char *data = NULL;
+  struct za_strbuf cap = { 0 };
   struct za_err *e = NULL;
-  int fds[3] = { -1, -1, -1 };
-  size_t len = 0;
-  int ret;
+  int st = 0, ret;
 
   *out = NULL;
-  if (pipe2 (pipefd, O_CLOEXEC) < 0)
-    return za_err_set (err, errno, "pipe: %s", strerror (errno));
-  fds[1] = pipefd[1];
-  /* The state JSON is small (< pipe buffer), so collecting it after the
-     child exits cannot deadlock.  */
-  ret = za_runtime_call (rt, args, fds, NULL, &e);
-  close (pipefd[1]);
+  ret = call (rt, args, NULL, &cap, &st, &e);
   if (ret < 0)
     {
-      close (pipefd[0]);
-      if (e && e->code == ZA_EINPUT)
+      za_strbuf_clear (&cap);
+      /* Only a definite answer clears a record: the runtime ran to its
+         end, said no, and keeps no state directory for the id.  A runtime
+         killed by a signal or a timeout, or one that failed for another
+         reason while its state is still there, says nothing about the
+         container.  */
+      if (e && e->code == ZA_EINPUT && WIFEXITED (st) && !za_runtime_known (rt, id))
         {
-          /* "container does not exist" and friends: unknown id.  */
           za_err_free (&e);
           return 0;
         }
       za_err_append (err, &e);
       return -1;
     }
-  {
-    char path[64];
-    snprintf (path, sizeof path, "/proc/self/fd/%d", pipefd[0]);
-    za_read_file (path, 1 << 20, &data, &len, &e);
-    close (pipefd[0]);
-  }
-  if (!data)
-    {
-      za_err_append (err, &e);
-      return -1;
-    }
-  *out = json_loadb (data, len, 0, NULL);
+  *out = json_loadb (cap.data ? cap.data : "", cap.len, 0, NULL);
+  za_strbuf_clear (&cap);
   if (!*out)
     return za_err_set (err, EPROTO, "%s state %s: not JSON", rt->name, id);
   return 0;

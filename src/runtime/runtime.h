@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "util/err.h"
@@ -16,7 +17,17 @@ struct za_runtime
   char *name; /* basename: runc, crun, youki */
   char *path; /* absolute executable */
   char *root; /* --root state directory of the runtime */
+  uint64_t timeout_ns; /* bound of every runtime call; 0 = the default */
 };
+
+/* Every runtime call is bounded: generous by default, ZAGENT_RUNTIME_TIMEOUT
+   (a duration: "90s", "5m") overrides.  A runtime that passes the bound is
+   killed and the call fails with ETIMEDOUT.  */
+#define ZA_RUNTIME_DEFAULT_TIMEOUT_NS (120ull * 1000000000ull)
+/* The most a runtime may print on stdout (state documents).  */
+#define ZA_RUNTIME_MAX_OUTPUT (16 << 20)
+int za_runtime_timeout_from_env (uint64_t *out, struct za_err **err);
+uint64_t za_now_ns (void); /* CLOCK_MONOTONIC */
 
 /* WANT: NAME or PATH; NULL = $ZAGENT_RUNTIME, else the first of runc,
    crun, youki on PATH.  ROOT NULL = <run dir>/<name>.  */
@@ -40,8 +51,10 @@ int za_runtime_create (const struct za_runtime *rt, const char *id, const char *
 int za_runtime_start (const struct za_runtime *rt, const char *id, struct za_err **err);
 int za_runtime_kill (const struct za_runtime *rt, const char *id, int sig, bool all, struct za_err **err);
 int za_runtime_delete (const struct za_runtime *rt, const char *id, bool force, struct za_err **err);
-/* The runtime's state JSON; 0 and *OUT NULL when the runtime does not
-   know the id.  */
+/* The runtime's state JSON; 0 and *OUT NULL when the runtime definitely
+   does not know the id (it ran to its end, failed, and keeps no state
+   directory for it).  Any other failure (killed, timed out) is an error:
+   callers must not take it for "gone".  */
 int za_runtime_state (const struct za_runtime *rt, const char *id, json_t **out, struct za_err **err);
 
 /* Whether the runtime keeps state for ID (runc, crun and youki all keep

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runtime/runtime.h"
@@ -44,6 +47,7 @@ za_cstate_clear (struct za_cstate *s)
   free (s->runtime_path);
   free (s->runtime_root);
   free (s->bundle);
+  free (s->layer);
   *s = (struct za_cstate) { 0 };
 }
 
@@ -59,11 +63,11 @@ za_state_save (const struct za_cstate *s, struct za_err **err)
     return za_err_set (err, ENOMEM, "out of memory");
   if (za_mkdir_p (dir, 0700, err) < 0)
     return -1;
-  j = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:b, s:b}", "id", s->id,
+  j = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:b, s:b, s:b, s:i, s:s?}", "id", s->id,
                  "runtime", s->runtime_name, "runtimePath", s->runtime_path, "runtimeRoot", s->runtime_root,
                  "bundle", s->bundle, "pid", (int) s->pid, "created", (json_int_t) s->created,
                  "stopGraceNs", (json_int_t) s->stop_grace_ns, "keepBundle", s->keep_bundle, "detached",
-                 s->detached);
+                 s->detached, "creating", s->creating, "creator", (int) s->creator, "layer", s->layer);
   text = j ? json_dumps (j, JSON_INDENT (2)) : NULL;
   json_decref (j);
   if (!text)
@@ -95,7 +99,7 @@ za_state_load (const char *id, struct za_cstate *out, struct za_err **err)
     return za_err_set (err, ENOMEM, "out of memory");
   if (access (path, F_OK) < 0)
     return za_err_set (err, ZA_EINPUT, "no such container `%s`", id);
-  if (za_read_file (path, 1 << 20, &data, &len, &e) < 0)
+  if (za_read_file_nofollow_at (AT_FDCWD, path, 1 << 20, &data, &len, &e) < 0)
     {
       za_err_append (err, &e);
       return -1;
@@ -113,6 +117,9 @@ za_state_load (const char *id, struct za_cstate *out, struct za_err **err)
   out->stop_grace_ns = (uint64_t) json_integer_value (json_object_get (j, "stopGraceNs"));
   out->keep_bundle = json_is_true (json_object_get (j, "keepBundle"));
   out->detached = json_is_true (json_object_get (j, "detached"));
+  out->creating = json_is_true (json_object_get (j, "creating"));
+  out->creator = (pid_t) json_integer_value (json_object_get (j, "creator"));
+  out->layer = dupstr (j, "layer");
   json_decref (j);
   if (!out->id || !out->runtime_path || !out->runtime_root || !out->bundle)
     {
@@ -135,6 +142,61 @@ za_state_remove (const char *id, struct za_err **err)
   if (dfd < 0)
     return errno == ENOENT ? 0 : za_err_set (err, errno, "open `%s`: %s", base, strerror (errno));
   return za_rm_rf_at (dfd, id, err);
+}
+
+bool
+za_state_exists (const char *id)
+{
+  cleanup_free char *base = za_state_dir (), *path = NULL;
+  if (!za_container_id_valid (id) || !base || asprintf (&path, "%s/%s/state.json", base, id) < 0)
+    return false;
+  return access (path, F_OK) == 0;
+}
+
+int
+za_state_lock (const char *id, uint64_t wait_ns, int *fd_out, struct za_err **err)
+{
+  cleanup_free char *base = za_state_dir (), *dir = NULL;
+  uint64_t end = za_now_ns () + wait_ns;
+  *fd_out = -1;
+  if (!za_container_id_valid (id))
+    return za_err_set (err, ZA_EINPUT, "invalid container id `%s`", id);
+  if (!base || asprintf (&dir, "%s/%s", base, id) < 0)
+    return za_err_set (err, ENOMEM, "out of memory");
+  for (;;)
+    {
+      cleanup_close int dfd = -1, fd = -1;
+      struct stat a, b;
+      if (za_mkdir_p (dir, 0700, err) < 0)
+        return -1;
+      dfd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (dfd >= 0)
+        fd = openat (dfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd < 0)
+        {
+          if (errno == ENOENT)
+            continue; /* removed under us: make it again */
+          return za_err_set (err, errno, "open `%s/lock`: %s", dir, strerror (errno));
+        }
+      if (flock (fd, LOCK_EX | LOCK_NB) < 0)
+        {
+          if (errno != EWOULDBLOCK && errno != EINTR)
+            return za_err_set (err, errno, "lock `%s/lock`: %s", dir, strerror (errno));
+          if (za_now_ns () >= end)
+            return za_err_set (err, ZA_EINPUT,
+                               "container `%s` is busy: another zagent command is creating or removing it", id);
+          nanosleep (&(struct timespec) { 0, 20 * 1000 * 1000 }, NULL);
+          continue;
+        }
+      /* Still the file the path names?  The holder before us may have
+         removed the record (and its lock) before it let go.  */
+      if (fstat (fd, &a) == 0 && fstatat (dfd, "lock", &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino
+          && a.st_dev == b.st_dev)
+        {
+          *fd_out = steal_fd (&fd);
+          return 0;
+        }
+    }
 }
 
 static bool

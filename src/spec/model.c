@@ -1004,7 +1004,7 @@ za_spec_load_file (const char *path, struct za_spec **out, struct za_err **err)
   size_t len = 0;
   int ret;
   *out = NULL;
-  if (za_read_file (path, za_yaml_default_limits.max_input, &data, &len, err) < 0)
+  if (za_read_input (path, za_yaml_default_limits.max_input, &data, &len, err) < 0)
     return -1;
   ret = za_spec_parse (strcmp (path, "-") == 0 ? "<stdin>" : path, data, len, out, err);
   free (data);

@@ -50,4 +50,13 @@ za_steal_ptr (void *pp)
 }
 #define steal_pointer(pp) za_steal_ptr (pp)
 
+/* The same for a cleanup_close descriptor.  */
+static inline int
+steal_fd (int *fd)
+{
+  int v = *fd;
+  *fd = -1;
+  return v;
+}
+
 #endif

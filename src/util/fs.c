@@ -59,24 +59,59 @@ read_fd (int fd, const char *name, size_t max, char **out, size_t *len_out,
 }
 
 int
-za_read_file_at (int dirfd, const char *name, size_t max, char **out,
-                 size_t *len_out, struct za_err **err)
+za_read_fd (int fd, const char *name, size_t max, char **out, size_t *len_out, struct za_err **err)
 {
-  cleanup_close int fd = -1;
+  return read_fd (fd, name, max, out, len_out, err);
+}
+
+/* Open NAME for reading without blocking on a FIFO (a FIFO planted as a
+   layout's index.json or a secret would otherwise hang the reader until
+   someone writes to it), then refuse anything but a regular file.  */
+static int
+open_regular (int dirfd, const char *name, int extra_flags, struct za_err **err)
+{
+  cleanup_close int fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | extra_flags);
   struct stat st;
-  if (strcmp (name, "-") == 0)
-    return read_fd (STDIN_FILENO, "<stdin>", max, out, len_out, err);
-  fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC);
+  int fl;
   if (fd < 0)
     {
       int e = errno;
       /* A missing or unreadable input file is the caller's mistake.  */
-      return za_err_set (err, (e == ENOENT || e == EACCES || e == ENOTDIR || e == ELOOP)
-                                  ? ZA_EINPUT : e,
+      return za_err_set (err, (e == ENOENT || e == EACCES || e == ENOTDIR || e == ELOOP) ? ZA_EINPUT : e,
                          "open `%s`: %s", name, strerror (e));
     }
-  if (fstat (fd, &st) == 0 && S_ISDIR (st.st_mode))
+  if (fstat (fd, &st) < 0)
+    return za_err_set (err, errno, "stat `%s`: %s", name, strerror (errno));
+  if (S_ISDIR (st.st_mode))
     return za_err_set (err, ZA_EINPUT, "`%s` is a directory", name);
+  if (!S_ISREG (st.st_mode))
+    return za_err_set (err, ZA_EINPUT, "`%s` is not a regular file", name);
+  fl = fcntl (fd, F_GETFL);
+  if (fl < 0 || fcntl (fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+    return za_err_set (err, errno, "fcntl `%s`: %s", name, strerror (errno));
+  return steal_fd (&fd);
+}
+
+int
+za_read_file_at (int dirfd, const char *name, size_t max, char **out,
+                 size_t *len_out, struct za_err **err)
+{
+  cleanup_close int fd = -1;
+  if (strcmp (name, "-") == 0)
+    return read_fd (STDIN_FILENO, "<stdin>", max, out, len_out, err);
+  fd = open_regular (dirfd, name, 0, err);
+  if (fd < 0)
+    return -1;
+  return read_fd (fd, name, max, out, len_out, err);
+}
+
+int
+za_read_file_nofollow_at (int dirfd, const char *name, size_t max, char **out, size_t *len_out,
+                          struct za_err **err)
+{
+  cleanup_close int fd = open_regular (dirfd, name, O_NOFOLLOW, err);
+  if (fd < 0)
+    return -1;
   return read_fd (fd, name, max, out, len_out, err);
 }
 
@@ -85,6 +120,25 @@ za_read_file (const char *path, size_t max, char **out, size_t *len_out,
               struct za_err **err)
 {
   return za_read_file_at (AT_FDCWD, path, max, out, len_out, err);
+}
+
+int
+za_read_input (const char *path, size_t max, char **out, size_t *len_out, struct za_err **err)
+{
+  cleanup_close int fd = -1;
+  struct stat st;
+  if (strcmp (path, "-") == 0)
+    return read_fd (STDIN_FILENO, "<stdin>", max, out, len_out, err);
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    {
+      int e = errno;
+      return za_err_set (err, (e == ENOENT || e == EACCES || e == ENOTDIR || e == ELOOP) ? ZA_EINPUT : e,
+                         "open `%s`: %s", path, strerror (e));
+    }
+  if (fstat (fd, &st) == 0 && S_ISDIR (st.st_mode))
+    return za_err_set (err, ZA_EINPUT, "`%s` is a directory", path);
+  return read_fd (fd, path, max, out, len_out, err);
 }
 
 int

@@ -8,12 +8,23 @@
 
 #include "err.h"
 
-/* Read a whole file (PATH "-" = stdin) into a NUL-terminated malloc'd
-   buffer.  Files larger than MAX are an input error.  */
+/* Read a whole regular file into a NUL-terminated malloc'd buffer (PATH
+   "-" = stdin).  The open never blocks (O_NONBLOCK) and anything but a
+   regular file (FIFO, device, socket, directory) is an input error: files
+   these read may be planted by an image, a layout or another user.  Files
+   larger than MAX are an input error.  */
 int za_read_file (const char *path, size_t max, char **out, size_t *len_out,
                   struct za_err **err);
 int za_read_file_at (int dirfd, const char *name, size_t max, char **out,
                      size_t *len_out, struct za_err **err);
+/* The same, refusing a symlink as the last component of NAME.  */
+int za_read_file_nofollow_at (int dirfd, const char *name, size_t max, char **out,
+                              size_t *len_out, struct za_err **err);
+/* A file the caller named on the command line (spec, image config): also
+   a pipe or /dev/stdin, as `-f <(gen)` gives; blocking reads.  */
+int za_read_input (const char *path, size_t max, char **out, size_t *len_out, struct za_err **err);
+/* Everything from FD until EOF (a pipe), at most MAX bytes.  */
+int za_read_fd (int fd, const char *name, size_t max, char **out, size_t *len_out, struct za_err **err);
 
 /* Replace DIRFD/NAME atomically with DATA: temp file in the same directory,
    fsync, rename.  A failure leaves the previous file untouched.  */

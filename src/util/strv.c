@@ -228,3 +228,31 @@ za_dup_flags (const char *const *names, size_t n)
   free (r);
   return dup;
 }
+
+int
+za_strbuf_add (struct za_strbuf *b, const void *p, size_t n)
+{
+  if (b->len + n + 1 > b->cap)
+    {
+      size_t cap = b->cap ? b->cap : 256;
+      char *nd;
+      while (cap < b->len + n + 1)
+        cap *= 2;
+      nd = realloc (b->data, cap);
+      if (!nd)
+        return -1;
+      b->data = nd;
+      b->cap = cap;
+    }
+  memcpy (b->data + b->len, p, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+  return 0;
+}
+
+void
+za_strbuf_clear (struct za_strbuf *b)
+{
+  free (b->data);
+  *b = (struct za_strbuf) { 0 };
+}

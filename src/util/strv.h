@@ -37,6 +37,16 @@ int za_env_settle (struct za_strv *env, size_t first);
    NAMES[i] is not NULL and equals an earlier NAMES[j].  NULL on OOM.  */
 bool *za_dup_flags (const char *const *names, size_t n);
 
+/* A growable byte buffer, NUL-terminated once anything was added.  */
+struct za_strbuf
+{
+  char *data;
+  size_t len, cap;
+};
+/* 0 or -1 on OOM.  */
+int za_strbuf_add (struct za_strbuf *b, const void *p, size_t n);
+void za_strbuf_clear (struct za_strbuf *b);
+
 static inline void
 za_strv_clearp (struct za_strv *s)
 {
