@@ -49,6 +49,10 @@ ZAGENT_PUBLIC void zagent_error_free (zagent_error **err);
 
 ZAGENT_PUBLIC const char *zagent_version (void);
 
+/* A ZLayer duration ("30s", "1m30s", "500ms") in nanoseconds; an input
+   error "invalid duration: REASON" otherwise.  */
+ZAGENT_PUBLIC int zagent_duration_parse (const char *text, unsigned long long *ns_out, zagent_error **err);
+
 /* ---- deployment specs --------------------------------------------- */
 
 typedef struct zagent_spec zagent_spec;
@@ -145,6 +149,107 @@ ZAGENT_PUBLIC int zagent_container_info (const zagent_spec *spec, const zagent_o
 
 /* Remove a bundle directory (refuses non-bundles and symlinks).  */
 ZAGENT_PUBLIC int zagent_bundle_cleanup (const char *bundle_dir, zagent_error **err);
+
+/* ---- images --------------------------------------------------------- */
+
+/* Use the OCI image layout REF ("DIR" or "DIR:TAG", as `skopeo copy …
+   oci:DIR:TAG` writes): its config becomes the image config, and its
+   layers are verified and unpacked into the shared cache under the data
+   dir.  The cache is never a container's root: zagent_container_create
+   gives each container its own copy-on-write rootfs over it.  Warnings
+   (skipped device nodes, a foreign platform) go to *WARNINGS.  */
+ZAGENT_PUBLIC int zagent_options_set_image_layout (zagent_options *o, const char *ref,
+                                                   zagent_error **warnings, zagent_error **err);
+
+/* ---- containers ----------------------------------------------------- */
+
+/* An OCI runtime (runc, crun, youki) driven through its command line.
+   NAME_OR_PATH NULL = $ZAGENT_RUNTIME, else the first of runc, crun, youki
+   on PATH.  Every runtime call is bounded by $ZAGENT_RUNTIME_TIMEOUT
+   (a duration, default 120s): a runtime that passes it is killed.  */
+typedef struct zagent_runtime zagent_runtime;
+ZAGENT_PUBLIC int zagent_runtime_find (zagent_runtime **out, const char *name_or_path, zagent_error **err);
+ZAGENT_PUBLIC const char *zagent_runtime_name (const zagent_runtime *rt);
+ZAGENT_PUBLIC void zagent_runtime_free (zagent_runtime *rt);
+
+/* A container this process created.  Each container id has one record
+   under <run dir>/containers/<id>/, written before anything else is
+   created, so that any later call can finish or undo what a killed
+   process started; an id is reserved under the record's lock.  */
+typedef struct zagent_container zagent_container;
+
+/* Leave the bundle in place when the container is removed.  */
+#define ZAGENT_CONTAINER_KEEP_BUNDLE 0x1u
+/* Detached: stdin /dev/null, stdout and stderr appended to
+   BUNDLE/logs/stdout.log and stderr.log (STDIO is ignored).  */
+#define ZAGENT_CONTAINER_DETACH 0x2u
+/* Make the calling process a child subreaper (PR_SET_CHILD_SUBREAPER), so
+   the container's init becomes its child and zagent_container_wait can
+   reap it.  */
+#define ZAGENT_CONTAINER_REAP 0x4u
+
+/* Reserve the id ("<service>-rep-<N>"), write the record, give an image
+   container its own rootfs, build the bundle (BUNDLE_DIR NULL = the
+   default), and create the container in RT with STDIO (NULL = ours) as
+   its stdin/stdout/stderr.  A failure undoes exactly what this call
+   created.  The id stays reserved until zagent_container_start.  */
+ZAGENT_PUBLIC int zagent_container_create (const zagent_spec *spec, const zagent_options *o,
+                                           const zagent_runtime *rt, const char *bundle_dir, unsigned flags,
+                                           const int stdio[3], zagent_container **out,
+                                           zagent_error **warnings, zagent_error **err);
+ZAGENT_PUBLIC const char *zagent_container_id (const zagent_container *c);
+ZAGENT_PUBLIC const char *zagent_container_bundle (const zagent_container *c);
+/* The container's init pid (as the host sees it).  */
+ZAGENT_PUBLIC int zagent_container_pid (const zagent_container *c);
+/* Start it; from then on other processes may stop or remove it.  */
+ZAGENT_PUBLIC int zagent_container_start (zagent_container *c, zagent_error **err);
+/* Wait for its init to exit (needs ZAGENT_CONTAINER_REAP), forwarding
+   every signal read from SIGNAL_FD (a signalfd, or -1) but SIGCHLD, and
+   reaping every child that comes our way.  *STATUS = the exit status, or
+   128+signal.  */
+ZAGENT_PUBLIC int zagent_container_wait (zagent_container *c, int signal_fd, int *status,
+                                         zagent_error **err);
+/* Delete it in the runtime, remove its rootfs, its bundle (unless kept)
+   and its record, and free C.  */
+ZAGENT_PUBLIC int zagent_container_destroy (zagent_container *c, zagent_error **err);
+/* Free C and leave the container as it is (a detached container keeps
+   running; its record stays).  An unstarted container is destroyed.  */
+ZAGENT_PUBLIC void zagent_container_free (zagent_container *c);
+
+/* What zagent knows of a container id: its record and the runtime's
+   status.  */
+typedef struct zagent_record zagent_record;
+
+/* Every record, in id order.  A record whose creator died before it was
+   complete is undone, and one the runtime definitely no longer has is
+   cleared; each such one is reported in *NOTICES instead of listed.
+   Status "unknown" when the runtime could not answer (its error goes to
+   *NOTICES; the record stays).  */
+ZAGENT_PUBLIC int zagent_record_list (zagent_record ***out, size_t *n, zagent_error **notices,
+                                      zagent_error **err);
+/* The record of ID with the runtime's status and state.  A record the
+   runtime definitely no longer has is cleared and is an input error.  */
+ZAGENT_PUBLIC int zagent_record_get (zagent_record **out, const char *id, zagent_error **err);
+ZAGENT_PUBLIC const char *zagent_record_id (const zagent_record *r);
+/* "creating", "created", "running", "paused", "stopped" or "unknown".  */
+ZAGENT_PUBLIC const char *zagent_record_status (const zagent_record *r);
+ZAGENT_PUBLIC int zagent_record_pid (const zagent_record *r);
+ZAGENT_PUBLIC const char *zagent_record_runtime (const zagent_record *r);
+ZAGENT_PUBLIC const char *zagent_record_bundle (const zagent_record *r);
+/* Unix seconds.  */
+ZAGENT_PUBLIC long long zagent_record_created (const zagent_record *r);
+/* The record and the runtime's state as JSON (caller frees).  */
+ZAGENT_PUBLIC char *zagent_record_to_json (const zagent_record *r);
+ZAGENT_PUBLIC void zagent_record_free (zagent_record *r);
+ZAGENT_PUBLIC void zagent_record_list_free (zagent_record **v, size_t n);
+
+/* SIGTERM, then SIGKILL to all its processes after GRACE_NS (0 = the
+   service's stop_grace_period, default 10 s).  */
+ZAGENT_PUBLIC int zagent_container_stop (const char *id, unsigned long long grace_ns, zagent_error **err);
+/* Remove a stopped container (FORCE: kill a running one first), its
+   rootfs, record and (unless kept) bundle.  Nothing is removed when the
+   runtime cannot answer.  */
+ZAGENT_PUBLIC int zagent_container_remove (const char *id, bool force, zagent_error **err);
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,7 @@
 #define _GNU_SOURCE
 #define ZAGENT_BUILDING 1
 #include "zagent.h"
-#include "api_internal.h"
+#include "api_types.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -12,8 +12,11 @@
 #include "bundle/build.h"
 #include "bundle/cdi_devices.h"
 #include "bundle/write.h"
+#include "image/layout.h"
+#include "runtime/runtime.h"
 #include "oci/image_config.h"
 #include "spec/spec.h"
+#include "spec/syntax.h"
 #include "util/cleanup.h"
 #include "util/err.h"
 #include "util/strv.h"
@@ -22,26 +25,6 @@
 #ifndef ZAGENT_VERSION
 #define ZAGENT_VERSION "0.0.0"
 #endif
-
-struct zagent_spec
-{
-  struct za_spec *s;
-};
-
-struct zagent_options
-{
-  char *service;
-  unsigned replica;
-  struct za_image_config *image;
-  char *hostname, *cwd, *socket, *secrets_dir, *scope, *rootfs, *host_root;
-  struct za_strv env;
-  struct za_strv vol_keys, vol_paths;
-  bool host_network;
-  int rootless;
-  struct za_strv args;
-  bool args_set;
-  struct za_strv devices, cdi_dirs;
-};
 
 /* ---- errors ------------------------------------------------------- */
 
@@ -56,6 +39,17 @@ const zagent_error *zagent_error_next (const zagent_error *e) { return e ? e->ne
 char *zagent_error_format (const zagent_error *e) { return za_err_format (e); }
 void zagent_error_free (zagent_error **err) { za_err_free (err); }
 const char *zagent_version (void) { return ZAGENT_VERSION; }
+
+int
+zagent_duration_parse (const char *text, unsigned long long *ns_out, zagent_error **err)
+{
+  cleanup_free char *reason = NULL;
+  uint64_t ns = 0;
+  if (za_duration_parse (text, &ns, &reason) < 0)
+    return za_err_set (err, ZA_EINPUT, "invalid duration%s%s", reason ? ": " : "", reason ? reason : "");
+  *ns_out = ns;
+  return 0;
+}
 
 /* ---- specs -------------------------------------------------------- */
 
@@ -140,6 +134,7 @@ zagent_options_free (zagent_options *o)
   free (o->scope);
   free (o->rootfs);
   free (o->host_root);
+  free (o->image_rootfs);
   za_strv_clear (&o->env);
   za_strv_clear (&o->vol_keys);
   za_strv_clear (&o->vol_paths);
@@ -196,11 +191,20 @@ zagent_options_has_rootfs (const zagent_options *o)
   return o->rootfs != NULL;
 }
 
-void
-za_api_options_take_image_config (zagent_options *o, struct za_image_config *ic)
+int
+zagent_options_set_image_layout (zagent_options *o, const char *ref, zagent_error **warnings, zagent_error **err)
 {
+  cleanup_free char *data = za_data_dir (), *cache = NULL, *rootfs = NULL;
+  struct za_image_config *ic = NULL;
+  if (!data || asprintf (&cache, "%s/rootfs", data) < 0)
+    return za_err_set (err, ENOMEM, "out of memory");
+  if (za_image_layout_prepare (ref, cache, &rootfs, &ic, warnings, err) < 0)
+    return -1;
   za_image_config_free (o->image);
   o->image = ic;
+  free (o->image_rootfs);
+  o->image_rootfs = steal_pointer (&rootfs);
+  return 0;
 }
 
 int
@@ -314,7 +318,7 @@ pick_service (const zagent_spec *spec, const zagent_options *o, const struct za_
 }
 
 static int
-generate (const zagent_spec *spec, const zagent_options *o, const char *bundle_dir,
+generate (const zagent_spec *spec, const zagent_options *o, const char *rootfs, const char *bundle_dir,
           struct za_build_result *res, zagent_error **warnings, zagent_error **err)
 {
   const struct za_service *svc = NULL;
@@ -343,7 +347,7 @@ generate (const zagent_spec *spec, const zagent_options *o, const char *bundle_d
     .volumes = v, .nvolumes = o->vol_keys.n, .socket_path = o->socket,
     .secrets_dir = o->secrets_dir, .scope = o->scope, .rootless = o->rootless,
     .args = (const char *const *) o->args.v, .nargs = o->args.n, .args_set = o->args_set,
-    .rootfs = o->rootfs, .image = o->image, .bundle_dir = bundle_dir,
+    .rootfs = rootfs, .image = o->image, .bundle_dir = bundle_dir,
   };
   bo.host = za_host_default ();
   if (o->host_root)
@@ -380,7 +384,7 @@ zagent_config_generate (const zagent_spec *spec, const zagent_options *o, const 
   struct za_build_result res = { 0 };
   int ret;
   *json_out = NULL;
-  if (generate (spec, o, bundle_dir, &res, warnings, err) < 0)
+  if (generate (spec, o, o->rootfs, bundle_dir, &res, warnings, err) < 0)
     {
       za_build_result_clear (&res);
       return -1;
@@ -408,6 +412,13 @@ int
 zagent_bundle_create (const zagent_spec *spec, const zagent_options *o, const char *bundle_dir,
                       char **path_out, zagent_error **warnings, zagent_error **err)
 {
+  return za_api_bundle_create (spec, o, o->rootfs, bundle_dir, path_out, warnings, err);
+}
+
+int
+za_api_bundle_create (const zagent_spec *spec, const zagent_options *o, const char *rootfs, const char *bundle_dir,
+                      char **path_out, zagent_error **warnings, zagent_error **err)
+{
   struct za_build_result res = { 0 };
   cleanup_free char *dir = NULL;
   const struct za_service *svc = NULL;
@@ -433,7 +444,7 @@ zagent_bundle_create (const zagent_spec *spec, const zagent_options *o, const ch
     }
   if (!dir && (bundle_dir || svc))
     return za_err_set (err, ENOMEM, "out of memory");
-  if (generate (spec, o, dir, &res, warnings, err) < 0)
+  if (generate (spec, o, rootfs, dir, &res, warnings, err) < 0)
     {
       za_build_result_clear (&res);
       return -1;

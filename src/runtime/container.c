@@ -3,14 +3,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bundle/write.h"
@@ -199,5 +202,250 @@ za_container_undo (const struct za_cstate *cs, struct za_err **err)
   if (ret == 0 && za_state_remove (cs->id, &e) < 0)
     ret = -1;
   za_err_append (err, &e);
+  return ret;
+}
+
+int
+za_container_reserve (const struct za_runtime *rt, const char *id, int *lock_out, struct za_err **err)
+{
+  cleanup_close int fd = -1;
+  *lock_out = -1;
+  if (za_state_lock (id, 0, &fd, err) < 0)
+    return -1;
+  if (za_state_exists (id))
+    {
+      struct za_cstate cs = { 0 };
+      const char *status = NULL;
+      json_t *st = NULL;
+      int ret = 0;
+      if (za_state_load (id, &cs, err) < 0)
+        return -1;
+      /* A record still marked creating whose lock we hold: its creator
+         is dead.  Otherwise only a definite "gone" frees the id.  */
+      if (!cs.creating)
+        {
+          status = za_container_status (&cs, &st, err);
+          if (!status)
+            ret = -1;
+          else if (strcmp (status, "gone") != 0)
+            ret = za_err_set (err, ZA_EINPUT, "container `%s` already exists (zagent rm -f %s)", id, id);
+        }
+      if (ret == 0 && za_container_undo (&cs, err) < 0)
+        ret = -1;
+      json_decref (st);
+      za_cstate_clear (&cs);
+      if (ret < 0)
+        return -1;
+    }
+  if (za_runtime_known (rt, id))
+    return za_err_set (err, ZA_EINPUT,
+                       "%s already has a container `%s` that zagent did not start (%s --root %s delete %s)",
+                       rt->name, id, rt->name, rt->root, id);
+  *lock_out = steal_fd (&fd);
+  return 0;
+}
+
+int
+za_read_pid (const char *pidfile, pid_t *pid, struct za_err **err)
+{
+  cleanup_free char *data = NULL;
+  long v;
+  if (za_read_file (pidfile, 64, &data, NULL, err) < 0)
+    return -1;
+  v = strtol (data, NULL, 10);
+  if (v <= 0)
+    return za_err_set (err, EPROTO, "%s: no pid", pidfile);
+  *pid = (pid_t) v;
+  return 0;
+}
+
+int
+za_container_wait (pid_t pid, int signal_fd, int *status, struct za_err **err)
+{
+  for (;;)
+    {
+      struct pollfd p = { .fd = signal_fd, .events = POLLIN };
+      struct signalfd_siginfo si;
+      int st;
+      pid_t w;
+      /* Reap first: the container may have exited before we got here.  */
+      while ((w = waitpid (-1, &st, WNOHANG)) > 0)
+        if (w == pid)
+          {
+            *status = WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
+            return 0;
+          }
+      if (w < 0 && errno == ECHILD)
+        {
+          *status = 128 + SIGKILL; /* gone without us seeing it */
+          return 0;
+        }
+      /* Without a signalfd, poll for the exit in short steps.  */
+      if (poll (&p, signal_fd >= 0 ? 1 : 0, signal_fd >= 0 ? -1 : 50) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return za_err_set (err, errno, "poll: %s", strerror (errno));
+        }
+      if (signal_fd < 0 || !(p.revents & POLLIN) || read (signal_fd, &si, sizeof si) != sizeof si)
+        continue;
+      if (si.ssi_signo != SIGCHLD)
+        kill (pid, (int) si.ssi_signo);
+    }
+}
+
+int
+za_container_undo_id (const char *id, struct za_err **err)
+{
+  struct za_cstate cs = { 0 };
+  cleanup_close int lock = -1;
+  int ret = 0;
+  if (za_state_lock (id, ZA_LOCK_WAIT_NS, &lock, err) < 0)
+    return -1;
+  if (za_state_exists (id) && (za_state_load (id, &cs, err) < 0 || za_container_undo (&cs, err) < 0))
+    ret = -1;
+  za_cstate_clear (&cs);
+  return ret;
+}
+
+const char *
+za_container_status (const struct za_cstate *cs, json_t **state_out, struct za_err **err)
+{
+  struct za_runtime rt = { 0 };
+  json_t *st = NULL;
+  const char *s = NULL;
+  if (state_out)
+    *state_out = NULL;
+  if (cs->creating)
+    return "creating";
+  if (za_runtime_from_record (cs, &rt, err) < 0)
+    return NULL;
+  if (za_runtime_state (&rt, cs->id, &st, err) == 0)
+    {
+      /* The status string lives in ST: hand back a static equivalent.  */
+      static const char *const known[] = { "creating", "created", "running", "paused", "stopped", NULL };
+      const char *v = za_runtime_status (st);
+      s = st ? "unknown" : "gone";
+      for (int i = 0; v && known[i]; i++)
+        if (!strcmp (v, known[i]))
+          s = known[i];
+    }
+  za_runtime_clear (&rt);
+  if (state_out)
+    *state_out = st;
+  else
+    json_decref (st);
+  return s;
+}
+
+bool
+za_container_clear (const char *id, struct za_err **err)
+{
+  cleanup_close int lock = -1;
+  struct za_cstate cs = { 0 };
+  struct za_err *e = NULL;
+  bool done = false;
+  if (za_state_lock (id, 0, &lock, &e) == 0)
+    {
+      if (!za_state_exists (id))
+        done = za_state_remove (id, &e) == 0; /* killed before its record was written */
+      else if (za_state_load (id, &cs, &e) == 0 && za_container_undo (&cs, &e) == 0)
+        done = true;
+    }
+  else
+    za_err_free (&e); /* busy: its holder finishes the job */
+  za_err_append (err, &e);
+  za_cstate_clear (&cs);
+  return done;
+}
+
+/* Poll the runtime until the container is stopped or TIMEOUT passes.  */
+static bool
+wait_stopped (const struct za_cstate *cs, uint64_t timeout_ns)
+{
+  uint64_t end = za_now_ns () + timeout_ns;
+  do
+    {
+      struct za_err *e = NULL;
+      const char *s = za_container_status (cs, NULL, &e);
+      za_err_free (&e);
+      if (s && (!strcmp (s, "stopped") || !strcmp (s, "gone")))
+        return true;
+      nanosleep (&(struct timespec) { 0, 100 * 1000 * 1000 }, NULL);
+    }
+  while (za_now_ns () < end);
+  return false;
+}
+
+static int
+kill_all (const struct za_cstate *cs, int sig, bool all)
+{
+  struct za_runtime rt = { 0 };
+  int ret = -1;
+  if (za_runtime_from_record (cs, &rt, NULL) == 0)
+    ret = za_runtime_kill (&rt, cs->id, sig, all, NULL);
+  za_runtime_clear (&rt);
+  return ret;
+}
+
+int
+za_container_stop (const char *id, uint64_t grace_ns, struct za_err **err)
+{
+  struct za_cstate cs = { 0 };
+  const char *s;
+  int ret = 0;
+  if (za_state_load (id, &cs, err) < 0)
+    return -1;
+  if (!grace_ns)
+    grace_ns = cs.stop_grace_ns ? cs.stop_grace_ns : ZA_DEFAULT_STOP_GRACE_NS;
+  if (cs.creating)
+    ret = za_err_set (err, ZA_EINPUT, "container `%s` is being created; try again, or zagent rm -f %s", id, id);
+  else if (!(s = za_container_status (&cs, NULL, err)))
+    ret = -1;
+  else if (!strcmp (s, "running") || !strcmp (s, "created") || !strcmp (s, "paused"))
+    {
+      if (!(kill_all (&cs, SIGTERM, false) == 0 && wait_stopped (&cs, grace_ns)))
+        {
+          kill_all (&cs, SIGKILL, true);
+          if (!wait_stopped (&cs, 10ull * 1000000000ull))
+            ret = za_err_set (err, ETIMEDOUT, "container `%s` did not stop after SIGKILL", id);
+        }
+    }
+  za_cstate_clear (&cs);
+  return ret;
+}
+
+int
+za_container_remove (const char *id, bool force, struct za_err **err)
+{
+  struct za_cstate cs = { 0 };
+  cleanup_close int lock = -1;
+  int ret = 0;
+  /* Check the id before the lock creates anything in its name.  */
+  if (!za_state_exists (id))
+    return za_err_set (err, ZA_EINPUT, "no such container `%s`", id);
+  if (za_state_lock (id, ZA_LOCK_WAIT_NS, &lock, err) < 0 || za_state_load (id, &cs, err) < 0)
+    return -1;
+  /* An interrupted creation (its creator died: we hold the lock) has
+     nothing to stop; undo what it made.  */
+  if (!cs.creating)
+    {
+      const char *s = za_container_status (&cs, NULL, err);
+      if (!s)
+        ret = -1;
+      else if (strcmp (s, "stopped") && strcmp (s, "gone"))
+        {
+          if (!force)
+            ret = za_err_set (err, ZA_EINPUT, "container `%s` is %s; stop it first or use rm -f", id, s);
+          else
+            {
+              kill_all (&cs, SIGKILL, true);
+              wait_stopped (&cs, 10ull * 1000000000ull);
+            }
+        }
+    }
+  if (ret == 0 && za_container_undo (&cs, err) < 0)
+    ret = -1;
+  za_cstate_clear (&cs);
   return ret;
 }
