@@ -1,24 +1,31 @@
-/* libarchive and libcrypto are loaded on demand (dlopen), only when an
+/* libarchive (only as a tar reader: entries are written by
+   image/unpack.c) and libcrypto are loaded on demand (dlopen), only when an
    image layout is unpacked: linked at start-up they made every zagent
    invocation pay ~15 ms of dynamic relocations (libarchive drags in
    libxml2, ICU and libstdc++), for commands that never touch an image.
-   Include after <archive.h>, <archive_entry.h> and <openssl/evp.h>: the
-   names below then refer to pointers filled by za_image_dl_load.  */
+   After this header, the libarchive and libcrypto names below refer to
+   pointers filled by za_image_dl_load.  */
 #ifndef ZA_IMAGE_DL_H
 #define ZA_IMAGE_DL_H
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/evp.h>
 
 #include "util/err.h"
 
 #define ZA_ARCHIVE_SYMS(X)                                                                    \
-  X (archive_read_new) X (archive_read_free) X (archive_read_open) X (archive_read_next_header) \
-  X (archive_read_data_block) X (archive_read_support_format_tar)                             \
-  X (archive_read_support_format_gnutar) X (archive_read_support_format_empty)                \
-  X (archive_read_support_filter_gzip) X (archive_read_support_filter_zstd)                   \
-  X (archive_write_disk_new) X (archive_write_disk_set_options) X (archive_write_header)       \
-  X (archive_write_data_block) X (archive_write_finish_entry) X (archive_write_close)          \
-  X (archive_write_free) X (archive_set_error) X (archive_error_string) X (archive_errno)     \
-  X (archive_entry_set_pathname) X (archive_entry_set_hardlink) X (archive_entry_pathname)    \
-  X (archive_entry_hardlink) X (archive_entry_filetype)
+  X (archive_read_new) X (archive_read_free) X (archive_read_open)                            \
+  X (archive_read_next_header) X (archive_read_data_block)                                    \
+  X (archive_read_support_format_tar) X (archive_read_support_format_gnutar)                  \
+  X (archive_read_support_format_empty) X (archive_read_support_filter_gzip)                  \
+  X (archive_read_support_filter_zstd) X (archive_set_error) X (archive_error_string)         \
+  X (archive_errno) X (archive_entry_pathname) X (archive_entry_hardlink)                     \
+  X (archive_entry_filetype) X (archive_entry_symlink) X (archive_entry_perm)                 \
+  X (archive_entry_uid) X (archive_entry_gid) X (archive_entry_mtime)                         \
+  X (archive_entry_mtime_nsec) X (archive_entry_mtime_is_set) X (archive_entry_atime)         \
+  X (archive_entry_atime_nsec) X (archive_entry_atime_is_set) X (archive_entry_size)          \
+  X (archive_entry_size_is_set) X (archive_entry_xattr_reset) X (archive_entry_xattr_next)
 #define ZA_CRYPTO_SYMS(X)                                                                     \
   X (EVP_sha256) X (EVP_MD_CTX_new) X (EVP_MD_CTX_free) X (EVP_DigestInit_ex)                 \
   X (EVP_DigestUpdate) X (EVP_DigestFinal_ex)
@@ -41,21 +48,26 @@ int za_image_dl_load (struct za_err **err);
 #define archive_read_support_format_empty za_dl_archive_read_support_format_empty
 #define archive_read_support_filter_gzip za_dl_archive_read_support_filter_gzip
 #define archive_read_support_filter_zstd za_dl_archive_read_support_filter_zstd
-#define archive_write_disk_new za_dl_archive_write_disk_new
-#define archive_write_disk_set_options za_dl_archive_write_disk_set_options
-#define archive_write_header za_dl_archive_write_header
-#define archive_write_data_block za_dl_archive_write_data_block
-#define archive_write_finish_entry za_dl_archive_write_finish_entry
-#define archive_write_close za_dl_archive_write_close
-#define archive_write_free za_dl_archive_write_free
 #define archive_set_error za_dl_archive_set_error
 #define archive_error_string za_dl_archive_error_string
 #define archive_errno za_dl_archive_errno
-#define archive_entry_set_pathname za_dl_archive_entry_set_pathname
-#define archive_entry_set_hardlink za_dl_archive_entry_set_hardlink
 #define archive_entry_pathname za_dl_archive_entry_pathname
 #define archive_entry_hardlink za_dl_archive_entry_hardlink
 #define archive_entry_filetype za_dl_archive_entry_filetype
+#define archive_entry_symlink za_dl_archive_entry_symlink
+#define archive_entry_perm za_dl_archive_entry_perm
+#define archive_entry_uid za_dl_archive_entry_uid
+#define archive_entry_gid za_dl_archive_entry_gid
+#define archive_entry_mtime za_dl_archive_entry_mtime
+#define archive_entry_mtime_nsec za_dl_archive_entry_mtime_nsec
+#define archive_entry_mtime_is_set za_dl_archive_entry_mtime_is_set
+#define archive_entry_atime za_dl_archive_entry_atime
+#define archive_entry_atime_nsec za_dl_archive_entry_atime_nsec
+#define archive_entry_atime_is_set za_dl_archive_entry_atime_is_set
+#define archive_entry_size za_dl_archive_entry_size
+#define archive_entry_size_is_set za_dl_archive_entry_size_is_set
+#define archive_entry_xattr_reset za_dl_archive_entry_xattr_reset
+#define archive_entry_xattr_next za_dl_archive_entry_xattr_next
 #define EVP_sha256 za_dl_EVP_sha256
 #define EVP_MD_CTX_new za_dl_EVP_MD_CTX_new
 #define EVP_MD_CTX_free za_dl_EVP_MD_CTX_free

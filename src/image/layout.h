@@ -24,15 +24,19 @@
    On success *ROOTFS_OUT is the absolute path of the unpacked rootfs
    (caller frees) and *CONFIG_OUT the parsed image config (caller frees
    with za_image_config_free).  Warnings (skipped device nodes, an image
-   for another architecture, libarchive warnings) are appended to *WARN,
-   which may be NULL.  Invalid or corrupt layouts and unsafe layer entries
+   for another architecture, dropped setuid bits or xattrs) are appended
+   to *WARN, which may be NULL.  Invalid or corrupt layouts and unsafe layer entries
    are ZA_EINPUT errors naming the blob (and entry); nothing is left in
    CACHE_DIR after a failure.
 
-   Several processes (or threads) may prepare the same image at once.  It
-   does not change the working directory: libarchive gets absolute paths.
-   (libarchive itself briefly sets the umask to read it when a layer
-   starts, and chdirs only for paths longer than PATH_MAX.)  */
+   Several processes (or threads) may prepare the same image at once.
+   Layers are unpacked by image/unpack.c relative to a descriptor of the
+   new rootfs (never through a host path, never changing the working
+   directory or the umask), within the bounds described there
+   (ZAGENT_IMAGE_MAX_SIZE, ZAGENT_IMAGE_MAX_ENTRIES, 256 levels); a
+   failed write fails the prepare, and only a complete tree, synced to
+   disk, is published.  Layout files and blobs are opened without
+   blocking: a FIFO or device in their place is an input error.  */
 int za_image_layout_prepare (const char *ref, const char *cache_dir, char **rootfs_out,
                              struct za_image_config **config_out, struct za_err **warn,
                              struct za_err **err);

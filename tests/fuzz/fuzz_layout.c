@@ -5,8 +5,10 @@
    config for this machine's architecture and the input as the layer blob
    with its correct sha256 and size — calls za_image_layout_prepare into a
    cache directory beside it, checks that nothing was written outside the
-   cache (a layer must never escape its rootfs) and that a failure leaves
-   the cache empty, then removes everything.  libarchive detects gzip and
+   cache (a layer must never escape its rootfs; a directory "victim"
+   beside the cache, which a symlink "../../.." in the rootfs reaches,
+   keeps its mode and time) and that a failure leaves the cache empty,
+   then removes everything.  libarchive detects gzip and
    zstd by content, so one media type covers every compression.  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -136,6 +138,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   char *config = NULL, *manifest = NULL, *index = NULL, *rootfs = NULL;
   struct za_image_config *ic = NULL;
   struct za_err *warn = NULL, *err = NULL;
+  struct timespec vt[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+  struct stat vst;
   int dfd, rc, n;
 
   snprintf (base, sizeof base, "%s/za-fuzz-layout-XXXXXX",
@@ -145,6 +149,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   snprintf (path, sizeof path, "%s/layout/blobs/sha256", base);
   snprintf (cache, sizeof cache, "%s/cache", base);
   if (za_mkdir_p (path, 0755, NULL) < 0)
+    abort ();
+  snprintf (path, sizeof path, "%s/victim", base);
+  if (mkdir (path, 0700) < 0 || chmod (path, 0700) < 0 || utimensat (AT_FDCWD, path, vt, 0) < 0)
     abort ();
   snprintf (path, sizeof path, "%s/layout", base);
   dfd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -193,12 +200,19 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   /* Nothing outside the cache changed; the cache holds the published
      entry on success and nothing after a failure.  */
   {
-    const char *top[] = { "layout", "cache", NULL };
+    const char *top[] = { "layout", "cache", "victim", NULL };
     const char *lay[] = { "oci-layout", "index.json", "blobs", NULL };
     const char *blobs[] = { "sha256", NULL };
     const char *entry[] = { manifest_hex, NULL };
     const char *sha[] = { layer_hex, config_hex, manifest_hex, NULL };
-    expect_only (base, top, 2);
+    expect_only (base, top, 3);
+    snprintf (path, sizeof path, "%s/victim", base);
+    expect_only (path, NULL, 0);
+    if (stat (path, &vst) < 0 || (vst.st_mode & 07777) != 0700 || vst.st_mtime != 1000000000)
+      {
+        fprintf (stderr, "fuzz_layout: the host directory `victim` was changed\n");
+        abort ();
+      }
     snprintf (path, sizeof path, "%s/layout", base);
     expect_only (path, lay, 3);
     snprintf (path, sizeof path, "%s/layout/blobs", base);

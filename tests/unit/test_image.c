@@ -21,8 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,10 +34,12 @@
 #include <openssl/evp.h>
 
 #include "image/layout.h"
+#include "image/unpack.h"
 #include "oci/image_config.h"
 #include "util/cleanup.h"
 #include "util/err.h"
 #include "util/fs.h"
+#include "util/rmtree.h"
 
 #include "testutil.h"
 
@@ -94,7 +99,8 @@ struct blob
 };
 
 /* A tar entry: 'f' file (data), 'd' dir, 'l' symlink (data = target),
-   'h' hardlink (data = target), 'c' char device, 'p' FIFO.  LEN 0 means
+   'h' hardlink (data = target), 'c' char device, 'p' FIFO, 'X' empty file
+   with the xattrs in data ("name=value;name=value").  LEN 0 means
    strlen (data).  */
 struct ent
 {
@@ -210,6 +216,20 @@ make_tar (const struct ent *e, bool gz, char **out, size_t *len)
         case 'p':
           archive_entry_set_filetype (ae, AE_IFIFO);
           archive_entry_set_perm (ae, 0644);
+          break;
+        case 'X':
+          archive_entry_set_filetype (ae, AE_IFREG);
+          archive_entry_set_perm (ae, 0644);
+          archive_entry_set_size (ae, 0);
+          for (const char *x = e->data; x && *x;)
+            {
+              const char *end = strchrnul (x, ';'), *eq = memchr (x, '=', (size_t) (end - x));
+              char name[128];
+              assert_non_null (eq);
+              snprintf (name, sizeof name, "%.*s", (int) (eq - x), x);
+              archive_entry_xattr_add_entry (ae, name, eq + 1, (size_t) (end - eq - 1));
+              x = *end ? end + 1 : end;
+            }
           break;
         default:
           fail_msg ("bad entry type %c", e->type);
@@ -1196,6 +1216,483 @@ test_busybox (void **state)
   za_image_config_free (cfg);
 }
 
+
+/* ---- the unpacker: hostile layers, bounds ---------------------------- */
+
+static void
+stat_mode_mtime (const char *path, unsigned *mode, time_t *mtime)
+{
+  struct stat st;
+  assert_int_equal (lstat (path, &st), 0);
+  *mode = st.st_mode & 07777;
+  *mtime = st.st_mtime;
+}
+
+/* A layer makes a/ and a/victim (mode 0777 or 02777), then replaces a
+   with a symlink to a host directory: the deferred mode and time of
+   a/victim must not reach the host's victim, whichever way the symlink
+   is written.  */
+static void
+test_swap_dir_for_symlink (void **state)
+{
+  struct fx *f = *state;
+  char victim[PATH_MAX], rel[PATH_MAX] = "", p[PATH_MAX];
+  struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+  const char *targets[3];
+  unsigned modes[] = { 0777, 02777 };
+
+  for (int i = 0; i < 20; i++)
+    strcat (rel, "../");
+  strcat (rel, f->outside + 1);
+  targets[0] = f->outside;
+  targets[1] = rel;
+  targets[2] = f->outside; /* after a whiteout of a */
+  snprintf (victim, sizeof victim, "%s/victim", f->outside);
+  assert_int_equal (mkdir (victim, 0700), 0);
+  for (int t = 0; t < 3; t++)
+    for (int m = 0; m < 2; m++)
+      {
+        struct ent e[] = {
+          { 'd', "a", NULL, 0755, 0 },
+          { 'd', "a/victim", NULL, modes[m], 0 },
+          { 'f', "a/victim/f", "x", 0644, 0 },
+          { t == 2 ? 'f' : 'd', t == 2 ? ".wh.a" : "other", t == 2 ? "" : NULL, 0755, 0 },
+          { 'l', "a", targets[t], 0, 0 },
+          END,
+        };
+        struct layer l[] = { { e, t == 1 } };
+        struct blob man;
+        char *rootfs = NULL;
+        struct za_image_config *cfg = NULL;
+        unsigned mode;
+        time_t mtime;
+
+        assert_int_equal (chmod (victim, 0700), 0);
+        assert_int_equal (utimensat (AT_FDCWD, victim, old, 0), 0);
+        rm_rf (f->layout);
+        rm_rf (f->cache);
+        simple_image (f->layout, CONFIG_MIN, l, 1, &man, NULL);
+        expect_ok (f, NULL, &rootfs, &cfg, NULL);
+        stat_mode_mtime (victim, &mode, &mtime);
+        if (mode != 0700 || mtime != 1000000000)
+          fail_msg ("target %d mode %o: host victim became %o, mtime %ld", t, modes[m], mode,
+                    (long) mtime);
+        assert_false (exists_in (victim, "f"));
+        snprintf (p, sizeof p, "%s/a", rootfs);
+        {
+          struct stat st;
+          assert_int_equal (lstat (p, &st), 0);
+          assert_true (S_ISLNK (st.st_mode));
+        }
+        free (rootfs);
+        za_image_config_free (cfg);
+      }
+}
+
+/* The same inside the rootfs: x/y's fix-up must not land on real/y once
+   x is a symlink to real.  */
+static void
+test_swap_inside (void **state)
+{
+  struct fx *f = *state;
+  struct ent e[] = {
+    { 'd', "x", NULL, 0700, 0 },     { 'd', "x/y", NULL, 0700, 0 },
+    { 'd', "real", NULL, 0755, 0 },  { 'd', "real/y", NULL, 0751, 0 },
+    { 'l', "x", "real", 0, 0 },      END,
+  };
+  struct layer l[] = { { e, false } };
+  struct blob man;
+  char *rootfs = NULL, p[PATH_MAX];
+  struct za_image_config *cfg = NULL;
+  unsigned mode;
+  time_t mtime;
+
+  simple_image (f->layout, CONFIG_MIN, l, 1, &man, NULL);
+  expect_ok (f, NULL, &rootfs, &cfg, NULL);
+  snprintf (p, sizeof p, "%s/real/y", rootfs);
+  stat_mode_mtime (p, &mode, &mtime);
+  assert_int_equal (mode, 0751);
+  free (rootfs);
+  za_image_config_free (cfg);
+}
+
+/* Directory modes and times are applied once the layer is complete:
+   read-only and mode 000 directories can be filled, and their mtime is
+   the entry's, not that of the last file made in them.  */
+static void
+test_dir_modes_deferred (void **state)
+{
+  struct fx *f = *state;
+  struct ent e[] = {
+    { 'd', "ro", NULL, 0555, 0 },      { 'f', "ro/f", "x", 0644, 0 },
+    { 'd', "ro/sub", NULL, 0500, 0 },  { 'f', "ro/sub/g", "y", 0600, 0 },
+    { 'd', "zero", NULL, 0100, 0 },    { 'd', "sticky", NULL, 01777, 0 },
+    { 'f', "sticky/s", "s", 0644, 0 }, END,
+  };
+  struct ent e2[] = { { 'f', "ro/later", "z", 0644, 0 }, END };
+  struct layer l[] = { { e, true }, { e2, false } };
+  struct blob man;
+  char *rootfs = NULL, p[PATH_MAX];
+  struct za_image_config *cfg = NULL;
+  const struct
+  {
+    const char *rel;
+    unsigned mode;
+  } want[] = { { "ro/sub", 0500 }, { "zero", 0100 }, { "sticky", 01777 } };
+
+  if (geteuid () != 0)
+    skip (); /* mode 000 and 0500 directories are not writable otherwise */
+  simple_image (f->layout, CONFIG_MIN, l, 2, &man, NULL);
+  expect_ok (f, NULL, &rootfs, &cfg, NULL);
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    {
+      unsigned mode;
+      time_t mtime;
+      snprintf (p, sizeof p, "%s/%s", rootfs, want[i].rel);
+      stat_mode_mtime (p, &mode, &mtime);
+      assert_int_equal (mode, want[i].mode);
+      assert_int_equal (mtime, 1700000000);
+    }
+  snprintf (p, sizeof p, "%s/ro", rootfs);
+  {
+    unsigned mode;
+    time_t mtime;
+    stat_mode_mtime (p, &mode, &mtime);
+    assert_int_equal (mode, 0555);
+  }
+  assert_content (rootfs, "ro/sub/g", "y");
+  assert_content (rootfs, "ro/later", "z");
+  free (rootfs);
+  za_image_config_free (cfg);
+}
+
+/* N nested directories "d/d/…" (below PREFIX when it is not ""), then a
+   file at the bottom; the array and its paths are malloc'd.  */
+static struct ent *
+nested (size_t n, const char *prefix)
+{
+  struct ent *e = calloc (n + 2, sizeof *e);
+  char *buf = malloc (strlen (prefix) + 2 * n + 16);
+  assert_non_null (e);
+  assert_non_null (buf);
+  strcpy (buf, prefix);
+  for (size_t i = 0; i < n; i++)
+    {
+      strcat (buf, *buf ? "/d" : "d");
+      e[i] = (struct ent){ 'd', strdup (buf), NULL, 0755, 0 };
+    }
+  strcat (buf, "/bottom");
+  e[n] = (struct ent){ 'f', strdup (buf), "b", 0644, 0 };
+  free (buf);
+  return e;
+}
+
+static void
+free_nested (struct ent *e)
+{
+  for (struct ent *it = e; it->type; it++)
+    free ((char *) it->path);
+  free (e);
+}
+
+static void
+test_depth_limit (void **state)
+{
+  struct fx *f = *state;
+  char want[128];
+  struct ent *ok_ents = nested (255, ""), *deep = nested (300, "");
+  struct layer l1[] = { { ok_ents, true } }, l2[] = { { deep, true } };
+  struct blob man, lb[1];
+  char *rootfs = NULL;
+  struct za_image_config *cfg = NULL;
+
+  /* 256 components is the limit, and fine */
+  simple_image (f->layout, CONFIG_MIN, l1, 1, &man, NULL);
+  expect_ok (f, NULL, &rootfs, &cfg, NULL);
+  free (rootfs);
+  za_image_config_free (cfg);
+  assert_int_equal (za_rmtree_at (AT_FDCWD, f->cache, NULL), 0);
+
+  rm_rf (f->layout);
+  simple_image (f->layout, CONFIG_MIN, l2, 1, &man, lb);
+  snprintf (want, sizeof want, "blob sha256:%s (layer 1 of 1)", lb[0].hex);
+  expect_fail (f, NULL, want, "nested more than 256 directories deep", NULL);
+  free_nested (ok_ents);
+  free_nested (deep);
+
+  /* the same depth reached through a symlink: s -> 200 levels, then 60
+     more below s */
+  {
+    struct ent *chain = nested (200, "");
+    struct ent *below = nested (60, "s");
+    struct ent *all = calloc (300, sizeof *all);
+    char target[512] = "d";
+    size_t k = 0;
+    for (int i = 1; i < 200; i++)
+      strcat (target, "/d");
+    for (struct ent *it = chain; it->type; it++)
+      all[k++] = *it;
+    all[k++] = (struct ent){ 'l', "s", target, 0, 0 };
+    for (struct ent *it = below; it->type; it++)
+      all[k++] = *it;
+    {
+      struct layer l3[] = { { all, true } };
+      rm_rf (f->layout);
+      simple_image (f->layout, CONFIG_MIN, l3, 1, &man, NULL);
+    }
+    expect_fail (f, NULL, "entry `s/d", "nested more than 256 directories deep", NULL);
+    free (all);
+    free_nested (chain);
+    free_nested (below);
+  }
+}
+
+static void
+test_size_and_entry_limits (void **state)
+{
+  struct fx *f = *state;
+  static char big[2000];
+  struct ent e[] = {
+    { 'f', "small", "s", 0644, 0 }, { 'f', "big", big, 0644, sizeof big },
+    { 'd', "d1", NULL, 0755, 0 },   { 'd', "d2", NULL, 0755, 0 },
+    { 'd', "d3", NULL, 0755, 0 },   END,
+  };
+  struct layer l[] = { { e, true } };
+  struct blob man;
+  char *rootfs = NULL;
+  struct za_image_config *cfg = NULL;
+
+  memset (big, 'b', sizeof big);
+  simple_image (f->layout, CONFIG_MIN, l, 1, &man, NULL);
+  setenv ("ZAGENT_IMAGE_MAX_SIZE", "1000", 1);
+  expect_fail (f, NULL, "entry `big`", "more than 1000 bytes", "ZAGENT_IMAGE_MAX_SIZE", NULL);
+  setenv ("ZAGENT_IMAGE_MAX_SIZE", "2001", 1);
+  setenv ("ZAGENT_IMAGE_MAX_ENTRIES", "4", 1);
+  expect_fail (f, NULL, "more than 4 entries", "ZAGENT_IMAGE_MAX_ENTRIES", NULL);
+  setenv ("ZAGENT_IMAGE_MAX_ENTRIES", "5", 1);
+  expect_ok (f, NULL, &rootfs, &cfg, NULL);
+  free (rootfs);
+  za_image_config_free (cfg);
+  assert_int_equal (za_rmtree_at (AT_FDCWD, f->cache, NULL), 0);
+  setenv ("ZAGENT_IMAGE_MAX_SIZE", "1X", 1);
+  expect_fail (f, NULL, "ZAGENT_IMAGE_MAX_SIZE: invalid value `1X`", NULL);
+  setenv ("ZAGENT_IMAGE_MAX_SIZE", "0", 1);
+  expect_fail (f, NULL, "ZAGENT_IMAGE_MAX_SIZE: invalid value `0`", NULL);
+  unsetenv ("ZAGENT_IMAGE_MAX_SIZE");
+  unsetenv ("ZAGENT_IMAGE_MAX_ENTRIES");
+}
+
+static void
+test_parse_byte_size (void **state)
+{
+  static const struct
+  {
+    const char *s;
+    int rc;
+    uint64_t v;
+  } cases[] = {
+    { "0", 0, 0 },
+    { "1", 0, 1 },
+    { "64K", 0, 65536 },
+    { "10m", 0, 10u << 20 },
+    { "64G", 0, UINT64_C (64) << 30 },
+    { "1TiB", 0, UINT64_C (1) << 40 },
+    { "2GB", 0, UINT64_C (2) << 30 },
+    { "3kb", 0, 3072 },
+    { "18446744073709551615", 0, UINT64_MAX },
+    { "18446744073709551616", -1, 0 },
+    { "17179869184G", -1, 0 },
+    { "", -1, 0 },
+    { "K", -1, 0 },
+    { "-1", -1, 0 },
+    { "1X", -1, 0 },
+    { "1KK", -1, 0 },
+    { "1 K", -1, 0 },
+    { "1iB", -1, 0 },
+  };
+  (void) state;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+      uint64_t v = 12345;
+      int rc = za_parse_byte_size (cases[i].s, &v);
+      if (rc != cases[i].rc || (rc == 0 && v != cases[i].v))
+        fail_msg ("`%s`: rc %d value %ju", cases[i].s, rc, (uintmax_t) v);
+    }
+}
+
+/* za_rmtree_at holds a few descriptors whatever the depth, never
+   follows a symlink, and empties directories without permissions.  */
+static void
+test_rmtree_deep (void **state)
+{
+  struct fx *f = *state;
+  char top[PATH_MAX], keep[PATH_MAX];
+  struct rlimit old, low;
+  struct za_err *err = NULL;
+  int fd;
+
+  snprintf (top, sizeof top, "%s/deep", f->dir);
+  snprintf (keep, sizeof keep, "%s/keep", f->outside);
+  write_file (keep, "k");
+  assert_int_equal (mkdir (top, 0755), 0);
+  fd = open (top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  assert_true (fd >= 0);
+  for (int i = 0; i < 3000; i++)
+    {
+      int nfd;
+      assert_int_equal (mkdirat (fd, "d", 0755), 0);
+      if (i % 500 == 0)
+        {
+          assert_int_equal (symlinkat (f->outside, fd, "out"), 0);
+          assert_int_equal (mkfifoat (fd, "fifo", 0600), 0);
+          assert_int_equal (mkdirat (fd, "locked", 0), 0);
+          assert_int_equal (mkdirat (fd, "e", 0755), 0);
+        }
+      nfd = openat (fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      assert_true (nfd >= 0);
+      close (fd);
+      fd = nfd;
+    }
+  close (fd);
+  assert_int_equal (getrlimit (RLIMIT_NOFILE, &old), 0);
+  low = old;
+  low.rlim_cur = 16;
+  assert_int_equal (setrlimit (RLIMIT_NOFILE, &low), 0);
+  {
+    int r = za_rmtree_at (AT_FDCWD, top, &err);
+    assert_int_equal (setrlimit (RLIMIT_NOFILE, &old), 0);
+    if (r < 0)
+      fail_msg ("za_rmtree_at: %s", err ? err->msg : "?");
+  }
+  assert_false (exists (top));
+  assert_true (exists (keep));
+  /* a missing name is not an error, a file is removed */
+  assert_int_equal (za_rmtree_at (AT_FDCWD, top, NULL), 0);
+  assert_int_equal (za_rmtree_at (AT_FDCWD, keep, NULL), 0);
+  assert_false (exists (keep));
+}
+
+static void
+test_fifo_blobs (void **state)
+{
+  struct fx *f = *state;
+  static const struct layer l[] = { { V1, false } };
+  struct blob man, lb[1];
+  char p[PATH_MAX], want[160];
+
+  simple_image (f->layout, CONFIG_MIN, l, 1, &man, lb);
+  blob_path (f->layout, &lb[0], p, sizeof p);
+  assert_int_equal (unlink (p), 0);
+  assert_int_equal (mkfifo (p, 0644), 0);
+  snprintf (want, sizeof want, "blob sha256:%s (layer 1 of 1) is not a regular file", lb[0].hex);
+  expect_fail (f, NULL, want, NULL);
+
+  blob_path (f->layout, &man, p, sizeof p);
+  assert_int_equal (unlink (p), 0);
+  assert_int_equal (mkfifo (p, 0644), 0);
+  snprintf (want, sizeof want, "blob sha256:%s (manifest) is not a regular file", man.hex);
+  expect_fail (f, NULL, want, NULL);
+}
+
+/* Opaque markers repeated, and after the layer's own entries in a
+   subdirectory of the opaque one: lower content goes, the layer's stays.  */
+static void
+test_opaque_repeated (void **state)
+{
+  struct fx *f = *state;
+  struct ent lower[] = {
+    { 'f', "o/lower1", "1", 0644, 0 }, { 'f', "o/sub/lower2", "2", 0644, 0 },
+    { 'f', "o/sub/deep/lower3", "3", 0644, 0 }, { 'f', "p/lower4", "4", 0644, 0 }, END,
+  };
+  struct ent upper[] = {
+    { 'f', "o/sub/new", "n", 0644, 0 },  { 'f', "o/.wh..wh..opq", "", 0644, 0 },
+    { 'f', "o/.wh..wh..opq", "", 0644, 0 }, { 'f', "o/sub/.wh..wh..opq", "", 0644, 0 },
+    { 'f', "o/new2", "m", 0644, 0 },     { 'f', "o/.wh..wh..opq", "", 0644, 0 },
+    { 'f', "p/.wh..wh..opq", "", 0644, 0 }, { 'f', "p/mine", "p", 0644, 0 },
+    END,
+  };
+  struct layer l[] = { { lower, true }, { upper, false } };
+  struct blob man;
+  char *rootfs = NULL;
+  struct za_image_config *cfg = NULL;
+
+  simple_image (f->layout, CONFIG_MIN, l, 2, &man, NULL);
+  expect_ok (f, NULL, &rootfs, &cfg, NULL);
+  assert_false (exists_in (rootfs, "o/lower1"));
+  assert_false (exists_in (rootfs, "o/sub/lower2"));
+  assert_false (exists_in (rootfs, "o/sub/deep"));
+  assert_false (exists_in (rootfs, "p/lower4"));
+  assert_content (rootfs, "o/sub/new", "n");
+  assert_content (rootfs, "o/new2", "m");
+  assert_content (rootfs, "p/mine", "p");
+  free (rootfs);
+  za_image_config_free (cfg);
+}
+
+/* A write that fails part-way (here RLIMIT_FSIZE: a short write, then
+   EFBIG) fails the unpack; nothing is published.  */
+static void
+test_short_write (void **state)
+{
+  struct fx *f = *state;
+  static char data[256 * 1024];
+  struct ent e[] = { { 'f', "big", data, 0644, sizeof data }, END };
+  struct layer l[] = { { e, true } };
+  struct blob man;
+  struct rlimit old, low;
+  struct za_err *err = NULL;
+  struct za_image_config *cfg = NULL;
+  char *rootfs = NULL, *m;
+  int rc;
+
+  for (size_t i = 0; i < sizeof data; i++)
+    data[i] = (char) (i * 7);
+  simple_image (f->layout, CONFIG_MIN, l, 1, &man, NULL);
+  signal (SIGXFSZ, SIG_IGN);
+  assert_int_equal (getrlimit (RLIMIT_FSIZE, &old), 0);
+  low = old;
+  low.rlim_cur = 100000;
+  assert_int_equal (setrlimit (RLIMIT_FSIZE, &low), 0);
+  rc = prep (f, NULL, &rootfs, &cfg, NULL, &err);
+  assert_int_equal (setrlimit (RLIMIT_FSIZE, &old), 0);
+  signal (SIGXFSZ, SIG_DFL);
+  assert_int_equal (rc, -1);
+  m = za_err_format (err);
+  if (!strstr (m, "entry `big`: write"))
+    fail_msg ("unexpected error: %s", m);
+  free (m);
+  za_err_free (&err);
+  assert_int_equal (count_entries (f->cache), 0);
+}
+
+/* xattrs are restored (as root), except overlayfs's own.  */
+static void
+test_xattrs (void **state)
+{
+  struct fx *f = *state;
+  struct ent e[] = { { 'X', "x", "user.za=v1;trusted.overlay.opaque=y", 0644, 0 }, END };
+  struct layer l[] = { { e, false } };
+  struct blob man;
+  struct za_err *warn = NULL;
+  char *rootfs = NULL, p[PATH_MAX], v[16] = "";
+  struct za_image_config *cfg = NULL;
+
+  if (geteuid () != 0)
+    skip ();
+  simple_image (f->layout, CONFIG_MIN, l, 1, &man, NULL);
+  expect_ok (f, NULL, &rootfs, &cfg, &warn);
+  snprintf (p, sizeof p, "%s/x", rootfs);
+  if (getxattr (p, "user.za", v, sizeof v - 1) < 0 && errno != ENOTSUP)
+    fail_msg ("user.za: %s", strerror (errno));
+  if (v[0])
+    assert_string_equal (v, "v1");
+  assert_true (getxattr (p, "trusted.overlay.opaque", v, sizeof v) < 0);
+  assert_true (chain_has (warn, "xattr `trusted.overlay.opaque` ignored"));
+  za_err_free (&warn);
+  free (rootfs);
+  za_image_config_free (cfg);
+}
+
 int
 main (void)
 {
@@ -1220,6 +1717,17 @@ main (void)
     cmocka_unit_test_setup_teardown (test_concurrent, setup, teardown),
     cmocka_unit_test_setup_teardown (test_stale_tmp, setup, teardown),
     cmocka_unit_test_setup_teardown (test_busybox, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_swap_dir_for_symlink, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_swap_inside, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_dir_modes_deferred, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_depth_limit, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_size_and_entry_limits, setup, teardown),
+    cmocka_unit_test (test_parse_byte_size),
+    cmocka_unit_test_setup_teardown (test_rmtree_deep, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_fifo_blobs, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_opaque_repeated, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_short_write, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_xattrs, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
