@@ -99,6 +99,9 @@ struct za_cdi_file
    path as the reference does).  Errors carry file:line:col.  */
 int za_cdi_file_load (const char *path, int priority, struct za_cdi_file **out,
                       struct za_err **err);
+/* The same for a file the caller opened (PATH names it in errors).  */
+int za_cdi_file_load_fd (int fd, const char *path, int priority, struct za_cdi_file **out,
+                         struct za_err **err);
 int za_cdi_file_parse (const char *name, const char *data, size_t len, int priority,
                        struct za_cdi_file **out, struct za_err **err);
 void za_cdi_file_free (struct za_cdi_file *f);

@@ -5,10 +5,14 @@
 #include "cdi/cdi.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -192,16 +196,59 @@ add_file (struct za_cdi_registry *r, struct za_cdi_file *f)
   return 0;
 }
 
+/* Open NAME in the spec directory DFD (PATH names it in errors).  A
+   symlink may point anywhere inside the directory; one that leads out of
+   it is followed only when root or the caller owns the link, the rule of
+   fs.protected_symlinks: whoever can write a --cdi-dir must not make root
+   read (and list, resolve, inject) some other file, say /etc/shadow.
+   Root's own links (/etc/cdi/x.yaml -> /opt/vendor/x.yaml) still work, as
+   in the reference library.  Without openat2 (old kernels, seccomp) every
+   symlink goes by that owner rule.  O_NONBLOCK and the S_ISREG check: a
+   FIFO must not hang the scan.  */
+static int
+open_spec (int dfd, const char *path, const char *name, struct za_err **err)
+{
+  const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+  struct open_how how = { .flags = flags, .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+  cleanup_close int fd = (int) syscall (SYS_openat2, dfd, name, &how, sizeof how);
+  struct stat st;
+  int e;
+  if (fd < 0 && (errno == EXDEV || errno == ENOSYS || errno == EPERM))
+    {
+      if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode) && st.st_uid != 0
+          && st.st_uid != geteuid ())
+        return za_err_set_at (err, path, NULL, NULL,
+                              "CDI spec file is a symlink out of its directory owned by uid %u; not followed "
+                              "(only links owned by root or the caller are)",
+                              (unsigned) st.st_uid);
+      fd = openat (dfd, name, flags);
+    }
+  if (fd < 0)
+    {
+      e = errno;
+      if (e == ENOMEM)
+        return za_err_set (err, ENOMEM, "out of memory");
+      return za_err_set_at (err, path, NULL, NULL, "cannot open CDI spec file: %s", strerror (e));
+    }
+  if (fstat (fd, &st) < 0)
+    return za_err_set_at (err, path, NULL, NULL, "cannot stat CDI spec file: %s", strerror (errno));
+  if (!S_ISREG (st.st_mode))
+    return za_err_set_at (err, path, NULL, NULL, "CDI spec file is not a regular file");
+  return steal_fd (&fd);
+}
+
 /* Load one file; a broken file is recorded and skipped.  -1 only on OOM.  */
 static int
-load_one (struct za_cdi_registry *r, const char *dir, const char *name, int priority)
+load_one (struct za_cdi_registry *r, int dfd, const char *dir, const char *name, int priority)
 {
   cleanup_free char *p = NULL;
+  cleanup_close int fd = -1;
   struct za_cdi_file *f = NULL;
   struct za_err *e = NULL;
   if (asprintf (&p, "%s/%s", dir, name) < 0)
     return -1;
-  if (za_cdi_file_load (p, priority, &f, &e) < 0)
+  fd = open_spec (dfd, p, name, &e);
+  if (fd < 0 || za_cdi_file_load_fd (fd, p, priority, &f, &e) < 0)
     {
       bool oom = e && e->code == ENOMEM;
       za_err_append (&r->errors, &e);
@@ -221,11 +268,16 @@ za_cdi_registry_load (const char *const *dirs, size_t ndirs, struct za_cdi_regis
   for (size_t d = 0; d < r->ndirs; d++)
     {
       struct za_strv names = { 0 };
+      /* The directory itself may be reached through a symlink: it is
+         named by the caller or the system configuration.  */
+      cleanup_close int dfd = open (r->dirs[d], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       int ret = 0;
-      if (list_dir (r->dirs[d], &names, &r->errors) < 0)
+      if (dfd >= 0 && list_dir (r->dirs[d], &names, &r->errors) < 0)
         goto oom;
+      if (dfd < 0 && errno != ENOENT && errno != ENOTDIR)
+        za_err_set_at (&r->errors, r->dirs[d], NULL, NULL, "cannot read CDI spec directory: %s", strerror (errno));
       for (size_t i = 0; i < names.n && ret == 0; i++)
-        ret = load_one (r, r->dirs[d], names.v[i], (int) d);
+        ret = load_one (r, dfd, r->dirs[d], names.v[i], (int) d);
       za_strv_clear (&names);
       if (ret < 0)
         goto oom;

@@ -35,7 +35,7 @@ decode_gids (struct za_dctx *c, const struct za_node *n, void *dst)
   if (n->type == ZA_NODE_SCALAR && za_scalar_classify11 (n) == ZA_SK_NULL)
     return 0;
   if (n->type != ZA_NODE_SEQ)
-    return za_dctx_error (c, n, "expected a list, got %s", za_node_describe (n, buf, sizeof buf));
+    return za_dctx_error (c, n, "expected a list, got %s", za_dctx_describe (c, n, buf, sizeof buf));
   g->v = za_arena_calloc (c->arena, n->n ? n->n : 1, sizeof *g->v);
   if (!g->v)
     return za_err_set (c->err, ENOMEM, "out of memory");
@@ -50,7 +50,7 @@ decode_gids (struct za_dctx *c, const struct za_node *n, void *dst)
         {
           size_t old = za_dctx_push_index (c, i);
           ret = za_dctx_error (c, it, "expected an integer (uint32), got %s",
-                               za_node_describe (it, buf, sizeof buf));
+                               za_dctx_describe (c, it, buf, sizeof buf));
           za_dctx_pop (c, old);
           continue;
         }
@@ -134,6 +134,47 @@ static const struct za_field spec_fields[] = {
 };
 static const struct za_schema spec_schema = ZA_SCHEMA (struct za_cdi_spec, "CDI spec", spec_fields);
 
+/* ---- quoting ---------------------------------------------------------- */
+
+#define ESC_MAX 300
+
+/* S as messages quote it: quotes, backslashes and control bytes escaped
+   (a newline in a value must not forge a second error line), at most 64
+   bytes, then "...".  Only values of documents that decoded as CDI specs
+   get here (validation runs after a clean decode), i.e. names, paths and
+   env entries the user has to see to fix them; the decoder, which sees
+   whatever the file really is, quotes nothing but schema key names.  */
+static const char *
+esc (char *buf, size_t len, const char *s)
+{
+  size_t o = 0;
+  for (size_t i = 0; s[i] && o + 8 < len; i++)
+    {
+      unsigned char c = (unsigned char) s[i];
+      if (i == 64)
+        {
+          memcpy (buf + o, "...", 3);
+          o += 3;
+          break;
+        }
+      if (c == '"' || c == '\\')
+        {
+          buf[o++] = '\\';
+          buf[o++] = (char) c;
+        }
+      else if (c < 0x20 || c == 0x7f)
+        o += (size_t) snprintf (buf + o, len - o, "\\x%02x", c);
+      else
+        buf[o++] = (char) c;
+    }
+  buf[o] = '\0';
+  return buf;
+}
+/* A fresh buffer per use: the compound literal lives until the end of the
+   enclosing block, i.e. across the call that prints it.  */
+#define Q(s) esc ((char[ESC_MAX]) { 0 }, ESC_MAX, (s))
+#define QC(ch) esc ((char[ESC_MAX]) { 0 }, ESC_MAX, (const char[2]) { (ch), '\0' })
+
 /* ---- names ----------------------------------------------------------- */
 
 static bool
@@ -158,12 +199,12 @@ vc_problem (const char *what, const char *s, char *buf, size_t len)
   if (!n)
     return snprintf (buf, len, "invalid (empty) %s name", what), buf;
   if (!is_letter (s[0]))
-    return snprintf (buf, len, "invalid %s \"%s\", should start with letter", what, s), buf;
+    return snprintf (buf, len, "invalid %s \"%s\", should start with letter", what, Q (s)), buf;
   for (size_t i = 1; i + 1 < n; i++)
     if (!is_alnum (s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
-      return snprintf (buf, len, "invalid character '%c' in %s name \"%s\"", s[i], what, s), buf;
+      return snprintf (buf, len, "invalid character '%s' in %s name \"%s\"", QC (s[i]), what, Q (s)), buf;
   if (!is_alnum (s[n - 1]))
-    return snprintf (buf, len, "invalid %s \"%s\", should end with a letter or digit", what, s), buf;
+    return snprintf (buf, len, "invalid %s \"%s\", should end with a letter or digit", what, Q (s)), buf;
   return NULL;
 }
 
@@ -174,12 +215,12 @@ name_problem (const char *s, char *buf, size_t len)
   if (!n)
     return snprintf (buf, len, "invalid (empty) device name"), buf;
   if (!is_alnum (s[0]))
-    return snprintf (buf, len, "invalid name \"%s\", should start with a letter or digit", s), buf;
+    return snprintf (buf, len, "invalid name \"%s\", should start with a letter or digit", Q (s)), buf;
   for (size_t i = 1; i + 1 < n; i++)
     if (!is_alnum (s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.' && s[i] != ':')
-      return snprintf (buf, len, "invalid character '%c' in device name \"%s\"", s[i], s), buf;
+      return snprintf (buf, len, "invalid character '%s' in device name \"%s\"", QC (s[i]), Q (s)), buf;
   if (n > 1 && !is_alnum (s[n - 1]))
-    return snprintf (buf, len, "invalid name \"%s\", should end with a letter or digit", s), buf;
+    return snprintf (buf, len, "invalid name \"%s\", should end with a letter or digit", Q (s)), buf;
   return NULL;
 }
 
@@ -211,11 +252,11 @@ za_cdi_qualified_problem (const char *q, char *buf, size_t len)
   char part[512];
   const char *p;
   if (!q || !*q || q[0] == '/')
-    return snprintf (buf, len, "\"%s\" is not a qualified device name (vendor/class=name)", q ? q : ""), buf;
+    return snprintf (buf, len, "\"%s\" is not a qualified device name (vendor/class=name)", Q (q ? q : "")), buf;
   eq = strchr (q, '=');
   slash = strchr (q, '/');
   if (!eq || eq == q || !eq[1] || !slash || slash > eq)
-    return snprintf (buf, len, "\"%s\" is not a qualified device name (vendor/class=name)", q), buf;
+    return snprintf (buf, len, "\"%s\" is not a qualified device name (vendor/class=name)", Q (q)), buf;
   snprintf (part, sizeof part, "%.*s", (int) (slash - q), q);
   if ((p = vc_problem ("vendor", part, buf, len)))
     return p;
@@ -386,7 +427,7 @@ validate_edits (struct vctx *v, const struct za_cdi_edits *e, const char *ctx)
 {
   for (size_t i = 0; i < e->env.n; i++)
     if (!env_valid (e->env.v[i].s))
-      verr (v, &e->env.v[i].m, "%sinvalid environment variable \"%s\"", ctx, e->env.v[i].s);
+      verr (v, &e->env.v[i].m, "%sinvalid environment variable \"%s\"", ctx, Q (e->env.v[i].s));
   for (size_t i = 0; i < e->device_nodes.n; i++)
     {
       const struct za_cdi_device_node *d = (const struct za_cdi_device_node *) e->device_nodes.v + i;
@@ -394,10 +435,11 @@ validate_edits (struct vctx *v, const struct za_cdi_edits *e, const char *ctx)
       if (!d->path.s || !*d->path.s)
         verr (v, at (&d->path.m, &d->m), "%sinvalid (empty) device path", ctx);
       if (*t && strcmp (t, "b") && strcmp (t, "c") && strcmp (t, "u") && strcmp (t, "p"))
-        verr (v, &d->type.m, "%sdevice \"%s\": invalid device type \"%s\"", ctx, d->path.s ? d->path.s : "", t);
+        verr (v, &d->type.m, "%sdevice \"%s\": invalid device type \"%s\"", ctx, Q (d->path.s ? d->path.s : ""),
+              Q (t));
       if (d->permissions.s && strspn (d->permissions.s, "rwm") != strlen (d->permissions.s))
         verr (v, &d->permissions.m, "%sdevice \"%s\": invalid permissions \"%s\"", ctx,
-              d->path.s ? d->path.s : "", d->permissions.s);
+              Q (d->path.s ? d->path.s : ""), Q (d->permissions.s));
     }
   for (size_t i = 0; i < e->mounts.n; i++)
     {
@@ -410,23 +452,29 @@ validate_edits (struct vctx *v, const struct za_cdi_edits *e, const char *ctx)
   for (size_t i = 0; i < e->hooks.n; i++)
     {
       const struct za_cdi_hook *h = (const struct za_cdi_hook *) e->hooks.v + i;
+      const char *hn = h->hook_name.s ? h->hook_name.s : "";
       bool ok = false;
       for (int k = 0; hook_names[k]; k++)
-        ok |= h->hook_name.s && !strcmp (h->hook_name.s, hook_names[k]);
+        ok |= !strcmp (hn, hook_names[k]);
       if (!ok)
-        verr (v, at (&h->hook_name.m, &h->m), "%sinvalid hook name \"%s\"", ctx, h->hook_name.s ? h->hook_name.s : "");
+        verr (v, at (&h->hook_name.m, &h->m), "%sinvalid hook name \"%s\"", ctx, Q (hn));
       if (!h->path.s || !*h->path.s)
-        verr (v, at (&h->path.m, &h->m), "%sinvalid hook \"%s\" with empty path", ctx, h->hook_name.s ? h->hook_name.s : "");
+        verr (v, at (&h->path.m, &h->m), "%sinvalid hook \"%s\" with empty path", ctx, Q (hn));
+      /* The OCI runtime spec wants an absolute hook path, and a relative
+         one would resolve against whatever directory the runtime runs
+         in.  The reference library does not check it (docs/cdi.md).  */
+      else if (h->path.s[0] != '/')
+        verr (v, &h->path.m, "%sinvalid hook \"%s\": path \"%s\" is not absolute", ctx, Q (hn), Q (h->path.s));
       for (size_t k = 0; k < h->env.n; k++)
         if (!env_valid (h->env.v[k].s))
-          verr (v, &h->env.v[k].m, "%sinvalid hook environment variable \"%s\"", ctx, h->env.v[k].s);
+          verr (v, &h->env.v[k].m, "%sinvalid hook environment variable \"%s\"", ctx, Q (h->env.v[k].s));
     }
   if (e->intel_rdt && e->intel_rdt->clos_id.s)
     {
       const char *c = e->intel_rdt->clos_id.s;
       if (strcmp (c, "/") && (strlen (c) >= 4096 || !strcmp (c, ".") || !strcmp (c, "..")
                               || strpbrk (c, "/\n")))
-        verr (v, &e->intel_rdt->clos_id.m, "%sinvalid intelRdt closID \"%s\"", ctx, c);
+        verr (v, &e->intel_rdt->clos_id.m, "%sinvalid intelRdt closID \"%s\"", ctx, Q (c));
     }
   /* duplicates by sorting: a pairwise check is quadratic in long lists */
   const char **hn = calloc (e->net_devices.n + 1, sizeof *hn);
@@ -451,9 +499,9 @@ validate_edits (struct vctx *v, const struct za_cdi_edits *e, const char *ctx)
         verr (v, at (&d->name.m, &d->m), "%sinvalid (empty) netDevice name", ctx);
       if (hdup[i])
         verr (v, &d->host_interface_name.m, "%sduplicate netDevice hostInterfaceName \"%s\"", ctx,
-              d->host_interface_name.s);
+              Q (d->host_interface_name.s));
       if (ndup[i])
-        verr (v, &d->name.m, "%sduplicate netDevice name \"%s\"", ctx, d->name.s);
+        verr (v, &d->name.m, "%sduplicate netDevice name \"%s\"", ctx, Q (d->name.s));
     }
   free (hn);
   free (nn);
@@ -472,7 +520,7 @@ validate_spec (struct za_cdi_file *f, struct za_err **err)
   bool *dup;
 
   if (!za_cdi_version_known (ver))
-    return verr (&v, at (&s->cdi_version.m, &s->m), "invalid version \"%s\"", ver);
+    return verr (&v, at (&s->cdi_version.m, &s->m), "invalid version \"%s\"", Q (ver));
   {
     const char *need = za_cdi_required_version (s);
     if (za_cdi_version_cmp (ver, need) < 0)
@@ -505,14 +553,14 @@ validate_spec (struct za_cdi_file *f, struct za_err **err)
       const struct za_cdi_device *d = (const struct za_cdi_device *) s->devices.v + i;
       char ctx[300];
       const char *nm = d->name.s ? d->name.s : "";
-      snprintf (ctx, sizeof ctx, "failed add device \"%s\": ", nm);
+      snprintf (ctx, sizeof ctx, "failed add device \"%s\": ", Q (nm));
       if ((p = name_problem (nm, buf, sizeof buf)))
         verr (&v, d->name.s ? &d->name.m : &d->m, "%s%s", ctx, p);
       if (edits_empty (&d->edits))
         verr (&v, d->name.s ? &d->name.m : &d->m, "%sinvalid device, empty device edits", ctx);
       validate_edits (&v, &d->edits, ctx);
       if (dup[i])
-        verr (&v, &d->name.m, "invalid spec, multiple device \"%s\"", nm);
+        verr (&v, &d->name.m, "invalid spec, multiple device \"%s\"", Q (nm));
     }
   free (dup);
   if (s->devices.n == 0)
@@ -607,8 +655,10 @@ za_cdi_file_parse (const char *name, const char *data, size_t len, int priority,
       za_err_set_at (err, f->path, &m, NULL, "failed to parse CDI Spec, no Spec data");
       goto fail;
     }
+  /* A spec file may be a symlink to any file, or named by a caller who
+     cannot read it: decode errors quote none of its text (redact).  */
   c = (struct za_dctx) { .arena = &f->arena, .file = f->path, .err = &errs, .max_err = 50, .yaml11 = true,
-                         .copy_strings = true };
+                         .copy_strings = true, .redact = &spec_schema };
   za_decode (&c, &spec_schema, root, &f->spec);
   if (errs)
     {
@@ -625,6 +675,20 @@ fail:
   za_arena_release (&tree);
   za_cdi_file_free (f);
   return -1;
+}
+
+int
+za_cdi_file_load_fd (int fd, const char *path, int priority, struct za_cdi_file **out, struct za_err **err)
+{
+  char *data = NULL;
+  size_t len = 0;
+  int ret;
+  *out = NULL;
+  if (za_read_fd (fd, path, ZA_CDI_MAX_FILE, &data, &len, err) < 0)
+    return -1;
+  ret = za_cdi_file_parse (path, data, len, priority, out, err);
+  free (data);
+  return ret;
 }
 
 int

@@ -33,23 +33,56 @@ global_takes_value (const char *a)
   return false;
 }
 
+/* Set in the environment of the real runtime: a shim that finds it set
+   was started, directly or not, by another shim.  */
+#define SHIM_MARKER "ZAGENT_SHIM_DEPTH"
+
 /* The real runtime: $ZAGENT_SHIM_RUNTIME, else runc, crun, youki on PATH
-   (never this program itself).  */
+   (never this program itself).  NULL with a message in WHY when there
+   is none, or when the choice would run this shim again: exec'ing
+   ourselves would loop forever, with the container engine waiting.  */
 static char *
-real_runtime (void)
+real_runtime (char *why, size_t wlen)
 {
   const char *env = getenv ("ZAGENT_SHIM_RUNTIME");
   const char *names[] = { "runc", "crun", "youki", NULL };
   cleanup_free char *self = realpath ("/proc/self/exe", NULL);
-  if (env && *env)
-    return strdup (env);
-  for (int i = 0; names[i]; i++)
+  cleanup_free char *rt = NULL;
+  struct stat me, st;
+
+  /* Another shim ran us: ZAGENT_SHIM_RUNTIME of the two points at each
+     other (or at a copy of the shim), which the inode test below cannot
+     see.  */
+  if (getenv (SHIM_MARKER))
     {
-      char *p = za_path_lookup (names[i], self);
-      if (p)
-        return p;
+      snprintf (why, wlen, "started by zagent-runtime (" SHIM_MARKER " is set): ZAGENT_SHIM_RUNTIME leads back to "
+                           "a shim; set it to a real OCI runtime such as runc");
+      return NULL;
     }
-  return NULL;
+  if (env && *env)
+    rt = strdup (env);
+  else
+    for (int i = 0; names[i] && !rt; i++)
+      rt = za_path_lookup (names[i], self);
+  if (!rt)
+    {
+      snprintf (why, wlen, "no OCI runtime found (runc, crun, youki); set ZAGENT_SHIM_RUNTIME");
+      return NULL;
+    }
+  /* The same file as this program, by any name: the path itself, a
+     symlink or a hard link to it.  */
+  if (stat ("/proc/self/exe", &me) == 0 && stat (rt, &st) == 0 && me.st_dev == st.st_dev
+      && me.st_ino == st.st_ino)
+    {
+      if (env && *env)
+        snprintf (why, wlen, "ZAGENT_SHIM_RUNTIME names zagent-runtime itself; set it to a real OCI runtime "
+                             "such as runc");
+      else
+        snprintf (why, wlen, "the runtime found on PATH, %s, is zagent-runtime itself; set ZAGENT_SHIM_RUNTIME",
+                  rt);
+      return NULL;
+    }
+  return steal_pointer (&rt);
 }
 
 static int
@@ -147,6 +180,7 @@ main (int argc, char **argv)
 {
   int i = 1;
   const char *cmd = NULL, *bundle = ".";
+  char why[PATH_MAX + 160];
   cleanup_free char *rt = NULL;
 
   if (argc == 2 && (!strcmp (argv[1], "--help") || !strcmp (argv[1], "-h")))
@@ -167,6 +201,19 @@ main (int argc, char **argv)
         }
       if (global_takes_value (argv[i]))
         i++;
+    }
+  /* Before anything else: a shim that would exec itself must not first
+     rewrite the bundle.  */
+  rt = real_runtime (why, sizeof why);
+  if (!rt)
+    {
+      fprintf (stderr, "zagent-runtime: %s\n", why);
+      return 1;
+    }
+  if (setenv (SHIM_MARKER, "1", 1) < 0)
+    {
+      fprintf (stderr, "zagent-runtime: %s\n", strerror (errno));
+      return 1;
     }
   if (cmd && !strcmp (cmd, "create"))
     {
@@ -191,12 +238,6 @@ main (int argc, char **argv)
           za_err_free (&err);
           return 1;
         }
-    }
-  rt = real_runtime ();
-  if (!rt)
-    {
-      fputs ("zagent-runtime: no OCI runtime found (runc, crun, youki); set ZAGENT_SHIM_RUNTIME\n", stderr);
-      return 1;
     }
   argv[0] = rt;
   execv (rt, argv);

@@ -489,6 +489,73 @@ za_node_describe (const struct za_node *n, char *buf, size_t len)
   return buf;
 }
 
+static bool schema_has_key (const struct za_schema *s, const char *key, int depth);
+
+static bool
+fields_have_key (const struct za_field *fields, size_t nfields, const char *key, int depth)
+{
+  for (size_t i = 0; i < nfields; i++)
+    if (!strcmp (fields[i].name, key) || (fields[i].alias && !strcmp (fields[i].alias, key))
+        || schema_has_key (fields[i].sub, key, depth + 1))
+      return true;
+  return false;
+}
+
+/* Is KEY spelled exactly like a field (or alias, or tag) of S or of a
+   schema below it?  Such a key tells nothing about the input but that it
+   holds a known word.  DEPTH bounds the walk (schemas nest a few levels).  */
+static bool
+schema_has_key (const struct za_schema *s, const char *key, int depth)
+{
+  if (!s || depth > 16)
+    return false;
+  if (fields_have_key (s->fields, s->nfields, key, depth) || (s->tag && !strcmp (s->tag, key)))
+    return true;
+  for (size_t v = 0; v < s->nvariants; v++)
+    if (!strcmp (s->variants[v].name, key)
+        || fields_have_key (s->variants[v].fields, s->variants[v].nfields, key, depth))
+      return true;
+  return false;
+}
+
+const char *
+za_dctx_shown_key (const struct za_dctx *c, const char *key)
+{
+  return !c->redact || schema_has_key (c->redact, key, 0) ? key : NULL;
+}
+
+/* A free-form key in the dotted path: redacted keys become a placeholder,
+   the position in the error still finds them.  */
+static const char *
+path_key (const struct za_dctx *c, const char *key)
+{
+  const char *k = za_dctx_shown_key (c, key);
+  return k ? k : "<key>";
+}
+
+const char *
+za_dctx_describe (const struct za_dctx *c, const struct za_node *n, char *buf, size_t len)
+{
+  if (!c->redact || !n || n->type != ZA_NODE_SCALAR)
+    return za_node_describe (n, buf, len);
+  /* The kind is enough to fix a type error; the text could be a line of
+     whatever file the input turned out to be.  */
+  switch (za_scalar_classify (n))
+    {
+    case ZA_SK_NULL:
+      return "null";
+    case ZA_SK_BOOL:
+      return "a boolean";
+    case ZA_SK_INT:
+      return "an integer";
+    case ZA_SK_FLOAT:
+      return "a floating point number";
+    case ZA_SK_STR:
+      break;
+    }
+  return "a string";
+}
+
 int
 za_dctx_error_at (struct za_dctx *c, const struct za_mark *m, const char *fmt, ...)
 {
@@ -565,7 +632,7 @@ static int
 type_error (struct za_dctx *c, const struct za_node *n, const char *expected)
 {
   char buf[192];
-  return za_dctx_error (c, n, "expected %s, got %s", expected, za_node_describe (n, buf, sizeof buf));
+  return za_dctx_error (c, n, "expected %s, got %s", expected, za_dctx_describe (c, n, buf, sizeof buf));
 }
 
 static int
@@ -577,6 +644,8 @@ check_tag (struct za_dctx *c, const struct za_node *n)
   for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
     if (is_core_tag (n->tag, ok[i]))
       return 0;
+  if (c->redact)
+    return za_dctx_error (c, n, "unsupported YAML tag");
   return za_dctx_error (c, n, "unsupported YAML tag `%s`", n->tag);
 }
 
@@ -682,9 +751,13 @@ check_map_keys (struct za_dctx *c, const struct za_node *n)
   for (size_t i = 1, first = 0; i < n->n; i++)
     if (strcmp (keys[first]->value, keys[i]->value) == 0)
       {
-        size_t old = za_dctx_push_key (c, keys[i]->value);
-        ret = za_dctx_error (c, keys[i], "duplicate key `%s` (first at line %u)", keys[i]->value,
-                             keys[first]->mark.line);
+        const char *shown = za_dctx_shown_key (c, keys[i]->value);
+        size_t old = za_dctx_push_key (c, path_key (c, keys[i]->value));
+        if (shown)
+          ret = za_dctx_error (c, keys[i], "duplicate key `%s` (first at line %u)", shown,
+                               keys[first]->mark.line);
+        else
+          ret = za_dctx_error (c, keys[i], "duplicate key (first at line %u)", keys[first]->mark.line);
         za_dctx_pop (c, old);
       }
     else
@@ -726,7 +799,7 @@ decode_strmap (struct za_dctx *c, const struct za_node *n, struct za_strmap *out
   for (size_t i = 0; i < n->n; i++)
     {
       const struct za_node *k = za_map_key (n, i);
-      size_t old = za_dctx_push_key (c, k->value);
+      size_t old = za_dctx_push_key (c, path_key (c, k->value));
       out->v[i].key.s = keep_str (c, k);
       out->v[i].key.m = k->mark;
       if (c->yaml11 && za_scalar_canonical11 (c->arena, k))
@@ -789,13 +862,18 @@ static int
 unknown_field (struct za_dctx *c, const struct za_node *k, const struct za_field *fields,
                size_t nfields)
 {
+  const char *shown = za_dctx_shown_key (c, k->value);
   char *list;
   int ret;
   if (nfields == 0)
-    return za_dctx_error (c, k, "unknown field `%s`, there are no fields", k->value);
+    return shown ? za_dctx_error (c, k, "unknown field `%s`, there are no fields", shown)
+                 : za_dctx_error (c, k, "unknown field (name not shown), there are no fields");
   if (!(list = one_of (fields, nfields, field_name)))
     return za_err_set (c->err, ENOMEM, "out of memory");
-  ret = za_dctx_error (c, k, "unknown field `%s`, expected %s", k->value, list);
+  if (shown)
+    ret = za_dctx_error (c, k, "unknown field `%s`, expected %s", shown, list);
+  else
+    ret = za_dctx_error (c, k, "unknown field (name not shown), expected %s", list);
   free (list);
   return ret;
 }
@@ -866,7 +944,10 @@ unknown_variant (struct za_dctx *c, const struct za_node *n, const char *const *
   quote_into (q, sizeof q, n->value, n->len);
   /* serde prints the variant in backticks; keep control bytes escaped.  */
   q[strlen (q) - 1] = '\0';
-  ret = za_dctx_error (c, n, "unknown variant `%s`, expected %s", q + 1, list);
+  if (c->redact && !za_dctx_shown_key (c, n->value))
+    ret = za_dctx_error (c, n, "unknown variant, expected %s", list);
+  else
+    ret = za_dctx_error (c, n, "unknown variant `%s`, expected %s", q + 1, list);
   free (list);
   return ret;
 }
@@ -969,6 +1050,9 @@ decode_int (struct za_dctx *c, const struct za_field *f, const struct za_node *n
     return type_error (c, n, exp);
   else if (!za_scalar_int (n, &i, &u, &neg))
     i = 0, u = UINT64_MAX, neg = false;
+  if (((!neg && u > (uint64_t) INT64_MAX) || i < f->min || i > f->max) && c->redact)
+    return za_dctx_error (c, n, "expected an integer between %" PRId64 " and %" PRId64 " (%s)", f->min, f->max,
+                          f->tname ? f->tname : "i64");
   if ((!neg && u > (uint64_t) INT64_MAX) || i < f->min
       || i > f->max)
     return za_dctx_error (c, n, "expected an integer between %" PRId64 " and %" PRId64
@@ -1020,6 +1104,8 @@ decode_value (struct za_dctx *c, const struct za_field *f, const struct za_node 
         bool neg;
         if (n->type != ZA_NODE_SCALAR || za_scalar_classify (n) != ZA_SK_INT)
           return type_error (c, n, "an integer (u64)");
+        if ((!za_scalar_int (n, &i, &v, &neg) || neg) && c->redact)
+          return za_dctx_error (c, n, "expected an integer between 0 and 18446744073709551615 (u64)");
         if (!za_scalar_int (n, &i, &v, &neg) || neg)
           return za_dctx_error (c, n, "expected an integer between 0 and 18446744073709551615 (u64), got %s",
                                 n->value);
@@ -1061,7 +1147,8 @@ decode_value (struct za_dctx *c, const struct za_field *f, const struct za_node 
           return 0;
         if (za_duration_parse (s.s, &d->ns, &reason) < 0)
           {
-            int r = za_dctx_error (c, n, "invalid duration: %s", reason ? reason : "invalid");
+            int r = c->redact ? za_dctx_error (c, n, "invalid duration")
+                              : za_dctx_error (c, n, "invalid duration: %s", reason ? reason : "invalid");
             free (reason);
             return r;
           }
@@ -1138,7 +1225,7 @@ decode_value (struct za_dctx *c, const struct za_field *f, const struct za_node 
         for (size_t i = 0; i < n->n; i++)
           {
             const struct za_node *k = za_map_key (n, i);
-            size_t old = za_dctx_push_key (c, k->value);
+            size_t old = za_dctx_push_key (c, path_key (c, k->value));
             m->v[i].key.s = keep_str (c, k);
             m->v[i].key.m = k->mark;
             m->v[i].val = za_arena_calloc (c->arena, 1, f->sub->size);

@@ -182,6 +182,12 @@ struct za_dctx
      arena) can be dropped after decoding: a registry keeps thousands of
      CDI files, and their trees were 10x the size of what they hold.  */
   bool copy_strings;
+  /* Set for input that may be any file at all (a CDI spec can be a
+     symlink to /etc/shadow): messages then quote no input text but key
+     names that are field names somewhere in this schema; other keys,
+     scalar values and tags are named by kind and position only.  NULL
+     (the ZLayer spec, the user's own file): input is quoted as usual.  */
+  const struct za_schema *redact;
   char path[1024];
   size_t plen;
 };
@@ -215,6 +221,11 @@ int za_dctx_error_at (struct za_dctx *c, const struct za_mark *m, const char *fm
     __attribute__ ((format (printf, 3, 4)));
 /* Describe a node for "got …" messages.  */
 const char *za_node_describe (const struct za_node *n, char *buf, size_t len);
+/* The same, honouring C->redact (the kind of a scalar, not its text).  */
+const char *za_dctx_describe (const struct za_dctx *c, const struct za_node *n, char *buf, size_t len);
+/* KEY if messages may quote it (no redaction, or a field name of the
+   redaction schema), else NULL.  */
+const char *za_dctx_shown_key (const struct za_dctx *c, const char *key);
 
 /* Path stack helpers.  */
 size_t za_dctx_push_key (struct za_dctx *c, const char *key);

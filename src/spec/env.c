@@ -5,9 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -112,29 +115,137 @@ fail:
   return false;
 }
 
-/* Read the secret file; returns 1 found, 0 not found, -1 error.  */
+/* The same walk as open_beneath, by hand, one component at a time with
+   O_NOFOLLOW, for kernels without openat2 (before 5.6, or a seccomp
+   filter that answers ENOSYS/EPERM for it).  */
+static int
+open_beneath_walk (int dirfd, const char *rel)
+{
+  cleanup_free char *copy = strdup (rel);
+  cleanup_close int cur = -1;
+  char *save = NULL, *comp, *next;
+  if (!copy)
+    {
+      errno = ENOMEM;
+      return -1;
+    }
+  for (comp = strtok_r (copy, "/", &save); comp; comp = next)
+    {
+      int at = cur >= 0 ? cur : dirfd, fd;
+      next = strtok_r (NULL, "/", &save);
+      if (!strcmp (comp, ".") || !strcmp (comp, ".."))
+        {
+          errno = EXDEV;
+          return -1;
+        }
+      fd = openat (at, comp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (next ? O_DIRECTORY : O_NONBLOCK | O_NOCTTY));
+      if (fd < 0)
+        {
+          struct stat st;
+          int e = errno;
+          /* O_DIRECTORY | O_NOFOLLOW on a symlink says ENOTDIR; openat2
+             says ELOOP, and so do we.  */
+          if (e == ENOTDIR && fstatat (at, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode))
+            e = ELOOP;
+          errno = e;
+          return -1;
+        }
+      if (cur >= 0)
+        close (cur);
+      cur = fd;
+    }
+  if (cur < 0)
+    errno = ENOENT;
+  return steal_fd (&cur);
+}
+
+/* Open REL (scope/[service/]name) beneath DIRFD for reading, refusing any
+   symlink on the way and any way out of DIRFD.  Whoever can write below
+   the secrets directory must not be able to make us read another file
+   (a symlink to /etc/shadow would put it into the container's env).
+   O_NONBLOCK: a FIFO planted as a secret must not hang us; the caller
+   refuses everything but a regular file.  -1 with errno set.  */
+static int
+open_beneath (int dirfd, const char *rel)
+{
+  struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+                          .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+  int fd = (int) syscall (SYS_openat2, dirfd, rel, &how, sizeof how);
+  if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+    return open_beneath_walk (dirfd, rel);
+  return fd;
+}
+
+/* Read the secret file; returns 1 found, 0 not found, -1 error.  Messages
+   name the secret and its path, never its content.  */
 static int
 read_secret (const struct za_secrets *sec, const struct za_secret_ref *r, char **value,
              struct za_err **err)
 {
-  cleanup_free char *path = NULL;
+  cleanup_free char *rel = NULL;
+  cleanup_close int dfd = -1, fd = -1;
   struct za_err *e = NULL;
+  struct stat st;
   size_t len = 0;
   int n;
   if (r->service)
-    n = asprintf (&path, "%s/%s/%s/%s", sec->dir, sec->scope, r->service, r->name);
+    n = asprintf (&rel, "%s/%s/%s", sec->scope, r->service, r->name);
   else
-    n = asprintf (&path, "%s/%s/%s", sec->dir, sec->scope, r->name);
+    n = asprintf (&rel, "%s/%s", sec->scope, r->name);
   if (n < 0)
     return za_err_set (err, ENOMEM, "out of memory");
-  if (access (path, F_OK) < 0 && errno == ENOENT)
-    return 0;
-  if (za_read_file (path, ZA_SECRET_MAX, value, &len, &e) < 0)
+  /* The directory itself is named by the caller (--secrets-dir), who is
+     trusted and may reach it through a symlink; only what lies below it
+     is resolved strictly.  */
+  dfd = open (sec->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
     {
-      /* The error text names the path, never the content.  */
-      za_err_append (err, &e);
-      return -1;
+      int en = errno;
+      if (en == ENOENT)
+        return 0;
+      return za_err_set (err, en == ENOTDIR || en == EACCES ? ZA_EINPUT : en, "open secrets directory `%s`: %s",
+                         sec->dir, strerror (en));
     }
+  fd = open_beneath (dfd, rel);
+  if (fd < 0)
+    {
+      int en = errno;
+      switch (en)
+        {
+        case ENOENT:
+          return 0;
+        case ELOOP:
+          return za_err_set (err, ZA_EINPUT,
+                             "secret `%s`: `%s/%s` is or passes through a symlink; secrets are read only from "
+                             "regular files below the secrets directory",
+                             r->name, sec->dir, rel);
+        case EXDEV:
+          return za_err_set (err, ZA_EINPUT, "secret `%s`: `%s/%s` leads out of the secrets directory", r->name,
+                             sec->dir, rel);
+        case ENOMEM:
+          return za_err_set (err, ENOMEM, "out of memory");
+        default:
+          return za_err_set (err, en == ENOTDIR || en == EACCES ? ZA_EINPUT : en, "open `%s/%s`: %s", sec->dir,
+                             rel, strerror (en));
+        }
+    }
+  if (fstat (fd, &st) < 0)
+    return za_err_set (err, errno, "stat `%s/%s`: %s", sec->dir, rel, strerror (errno));
+  if (S_ISDIR (st.st_mode))
+    return za_err_set (err, ZA_EINPUT, "`%s/%s` is a directory", sec->dir, rel);
+  if (!S_ISREG (st.st_mode))
+    return za_err_set (err, ZA_EINPUT, "secret `%s`: `%s/%s` is not a regular file", r->name, sec->dir, rel);
+  {
+    cleanup_free char *path = NULL;
+    if (asprintf (&path, "%s/%s", sec->dir, rel) < 0)
+      return za_err_set (err, ENOMEM, "out of memory");
+    if (za_read_fd (fd, path, ZA_SECRET_MAX, value, &len, &e) < 0)
+      {
+        /* The error text names the path, never the content.  */
+        za_err_append (err, &e);
+        return -1;
+      }
+  }
   if (strlen (*value) != len)
     {
       free (*value);

@@ -387,14 +387,14 @@ test_unknown_and_duplicate_keys (void **state)
 {
   (void) state;
   EXPECT_ERROR (SPEC_HEAD ("0.3.0") "devices:\n- name: d\n  containerEdits:\n    deviceNode: []\n",
-                "t.yaml:6:5: devices[0].containerEdits: unknown field `deviceNode`, expected one of "
+                "t.yaml:6:5: devices[0].containerEdits: unknown field (name not shown), expected one of "
                 "`env`, `deviceNodes`, `mounts`, `hooks`, `intelRdt`, `additionalGids`, `netDevices`");
-  EXPECT_ERROR (SPEC_HEAD ("0.3.0") "vendor: x\n" ONE_DEV, "t.yaml:3:1: unknown field `vendor`, expected one of "
+  EXPECT_ERROR (SPEC_HEAD ("0.3.0") "vendor: x\n" ONE_DEV, "t.yaml:3:1: unknown field (name not shown), expected one of "
                 "`cdiVersion`, `kind`, `annotations`, `devices`, `containerEdits`");
   /* v1.1.0 dropped enableCMT/enableMBM */
   {
     char *t = PARSE_ERR (SPEC_HEAD ("0.7.0") "devices:\n- name: d\n  containerEdits:\n    intelRdt: {enableCMT: true}\n");
-    assert_non_null (strstr (t, "t.yaml:6:16: devices[0].containerEdits.intelRdt: unknown field `enableCMT`"));
+    assert_non_null (strstr (t, "t.yaml:6:16: devices[0].containerEdits.intelRdt: unknown field (name not shown)"));
     free (t);
   }
   EXPECT_ERROR (SPEC_HEAD ("0.3.0") "kind: other.com/x\n" ONE_DEV,
@@ -406,12 +406,15 @@ test_unknown_and_duplicate_keys (void **state)
     assert_non_null (strstr (t, "t.yaml:2:27: devices[0].name: duplicate key `name` (first at line 2)"));
     free (t);
   }
-  /* wrong types name the field and the value */
+  /* a key of the schema, misplaced, is named */
+  EXPECT_ERROR (SPEC_HEAD ("0.3.0") "devices:\n- name: d\n  path: x\n  containerEdits: {env: [A=1]}\n",
+                "t.yaml:5:3: devices[0]: unknown field `path`, expected one of `name`, `annotations`, `containerEdits`");
+  /* wrong types name the field and the kind of value, never its text */
   EXPECT_ERROR (SPEC_HEAD ("0.3.0") "devices:\n- name: d\n  containerEdits:\n    deviceNodes: [{path: /x, major: \"1\"}]\n",
-                "t.yaml:6:37: devices[0].containerEdits.deviceNodes[0].major: expected an integer (int64), got string \"1\"");
+                "t.yaml:6:37: devices[0].containerEdits.deviceNodes[0].major: expected an integer (int64), got a string");
   EXPECT_ERROR (SPEC_HEAD ("0.3.0") "devices:\n- name: d\n  containerEdits:\n    deviceNodes: [{path: /x, uid: -1}]\n",
                 "t.yaml:6:35: devices[0].containerEdits.deviceNodes[0].uid: expected an integer between 0 and "
-                "4294967295 (uint32), got -1");
+                "4294967295 (uint32)");
   EXPECT_ERROR ("cdiVersion: \"0.3.0\"\nkind: [a]\n" ONE_DEV, "t.yaml:2:7: kind: expected a string, got a list");
   EXPECT_ERROR ("- a\n", "t.yaml:1:1: expected a mapping, got a list");
   /* an array for containerEdits (SPEC.md's sketch) is rejected */
@@ -611,6 +614,165 @@ test_names (void **state)
                 "t.yaml:2:7: invalid character '/' in class name \"foo/bar\"");
 }
 
+/* ---- never echo file content ------------------------------------------ */
+
+#define MARK "ZaMarker7Q"
+
+/* Every error of every document below is free of MARK: a spec file may be
+   a symlink to any file (say /etc/shadow), so the decoder quotes no input
+   text but key names of the CDI schema.  */
+static void
+test_errors_never_quote_content (void **state)
+{
+  static const char *const docs[] = {
+    /* /etc/shadow: two "mapping keys" */
+    "root:$6$" MARK ":19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n",
+    MARK "\n",
+    "- " MARK "\n",
+    "root:$6$" MARK ": 1\n",
+    "{\"" MARK "\": 1, \"x\": [\"" MARK "\"]}\n",
+    SPEC_HEAD ("0.5.0") MARK ": x\n" ONE_DEV,
+    SPEC_HEAD ("0.5.0") "devices: " MARK "\n",
+    SPEC_HEAD ("0.5.0") "devices:\n- name: d\n  " MARK ": 1\n  containerEdits:\n    env: \"A=" MARK "\"\n",
+    SPEC_HEAD ("0.5.0") "devices:\n- name: d\n  containerEdits:\n    deviceNodes:\n"
+    "    - {path: /x, major: " MARK ", minor: \"" MARK "\", fileMode: 0x" MARK ", uid: -1" MARK ", gid: 1.5e" MARK "}\n",
+    SPEC_HEAD ("0.5.0") "devices:\n- name: d\n  containerEdits:\n    deviceNodes: [{path: /x, major: 99999999999999999999}]\n"
+    "    hooks: [{hookName: prestart, path: /h, timeout: 0x7fffffffffffffff" "1}]\n",
+    SPEC_HEAD ("0.5.0") "devices:\n- name: d\n  containerEdits:\n    deviceNodes: [{path: !" MARK " /x}]\n",
+    SPEC_HEAD ("0.6.0") "annotations: {" MARK ": [1], " MARK "2: x, " MARK "2: y}\n" ONE_DEV,
+    SPEC_HEAD ("0.7.0") "devices:\n- name: d\n  containerEdits:\n    additionalGids: [" MARK ", -1]\n"
+    "    intelRdt: {enableMonitoring: " MARK ", schemata: " MARK "}\n",
+    /* syntax errors: libyaml's messages are fixed text */
+    "a: [" MARK "\n",
+    "a: \"" MARK "\n",
+    "{" MARK ": }: x\n",
+    "\t" MARK ": x\n",
+    "a: *" MARK "\n",
+    "%" MARK " x\n---\na: 1\n",
+  };
+  (void) state;
+  for (size_t i = 0; i < sizeof docs / sizeof *docs; i++)
+    {
+      char *t = parse_err_at ("t.yaml", docs[i], (int) i);
+      if (strstr (t, MARK) || strstr (t, "root:") || strstr (t, "daemon"))
+        fail_msg ("document %zu: content quoted:\n%s", i, t);
+      free (t);
+    }
+  /* what may be said: kinds, positions, schema key names */
+  EXPECT_ERROR (SPEC_HEAD ("0.5.0") "devices: " MARK "\n", "t.yaml:3:10: devices: expected a list, got a string");
+  EXPECT_ERROR (SPEC_HEAD ("0.6.0") "annotations: {" MARK ": [1]}\n" ONE_DEV,
+                "t.yaml:3:27: annotations.<key>: expected a string, got a list");
+  EXPECT_ERROR (SPEC_HEAD ("0.6.0") "annotations: {a: 1, a: 2}\n" ONE_DEV,
+                "t.yaml:3:21: annotations.<key>: duplicate key (first at line 3)");
+  EXPECT_ERROR (SPEC_HEAD ("0.6.0") "annotations: {kind: 1, kind: 2}\n" ONE_DEV,
+                "t.yaml:3:24: annotations.kind: duplicate key `kind` (first at line 3)");
+  EXPECT_ERROR (SPEC_HEAD ("0.5.0") "devices:\n- name: d\n  containerEdits:\n    deviceNodes: [{path: !x /x}]\n",
+                "t.yaml:6:26: devices[0].containerEdits.deviceNodes[0].path: unsupported YAML tag");
+  EXPECT_ERROR (SPEC_HEAD ("0.7.0") "devices:\n- name: d\n  containerEdits:\n    additionalGids: [7, x]\n",
+                "t.yaml:6:25: devices[0].containerEdits.additionalGids[1]: expected an integer (uint32), got a string");
+}
+
+/* Validation quotes CDI values (names, paths, env entries) the user must
+   see, but escaped and bounded: a newline must not forge an error line.  */
+static void
+test_validation_quotes_are_escaped (void **state)
+{
+  char *t;
+  (void) state;
+  t = PARSE_ERR (SPEC_HEAD ("0.5.0") "devices:\n- name: d\n  containerEdits:\n"
+                 "    env: [\"=x\\nt.yaml:1:1: forged\"]\n    hooks: [{hookName: \"pre\\u001b[2Jstart\", path: /h}]\n");
+  assert_non_null (strstr (t, "invalid environment variable \"=x\\x0at.yaml:1:1: forged\"\n"));
+  assert_non_null (strstr (t, "invalid hook name \"pre\\x1b[2Jstart\"\n"));
+  assert_null (strstr (t, "\nt.yaml:1:1: forged"));
+  free (t);
+  /* at most 64 bytes of a value */
+  t = PARSE_ERR (SPEC_HEAD ("0.5.0") "devices:\n- name: d\n  containerEdits:\n    env: [\"=0123456789abcdef0123456789abcdef"
+                 "0123456789abcdef0123456789abcdeTAIL-NOT-SHOWN\"]\n");
+  assert_non_null (strstr (t, "invalid environment variable \"=0123456789abcdef0123456789abcdef0123456789abcdef"
+                              "0123456789abcde...\"\n"));
+  assert_null (strstr (t, "TAIL"));
+  free (t);
+  /* names in CLI arguments and annotations too */
+  {
+    char buf[512];
+    assert_string_equal (za_cdi_qualified_problem ("a\nb/c=d", buf, sizeof buf),
+                         "invalid character '\\x0a' in vendor name \"a\\x0ab\"");
+  }
+}
+
+/* DIR/NAME := a symlink to TARGET.  */
+static void
+link_in (const char *dir, const char *name, const char *target)
+{
+  char path[PATH_MAX];
+  pjoin (path, sizeof path, dir, name);
+  assert_int_equal (symlink (target, path), 0);
+}
+
+/* A spec file that is a symlink: anywhere inside its directory is fine;
+   out of it only when root or the caller owns the link; a FIFO never
+   hangs the scan.  */
+static void
+test_registry_symlinked_specs (void **state)
+{
+  char root[64], *d, *outside, *p = NULL, *t;
+  const char *dirs[1];
+  struct za_cdi_registry *r;
+  (void) state;
+  assert_non_null (make_tmpdir (root, sizeof root, TMPDIR_TMPL));
+  d = subdir (root, "cdi");
+  outside = subdir (root, "elsewhere");
+  dirs[0] = d;
+  write_in (d, "sub/in.yaml", "cdiVersion: 0.3.0\nkind: in.com/x\n" ONE_DEV);
+  write_in (outside, "out.yaml", "cdiVersion: 0.3.0\nkind: out.com/x\n" ONE_DEV);
+  write_in (outside, "shadow", "root:$6$" MARK ":19000:0:99999:7:::\n");
+  assert_int_equal (chmod (outside, 0700), 0);
+  link_in (d, "a.yaml", "sub/in.yaml");
+  assert_true (asprintf (&p, "%s/out.yaml", outside) > 0);
+  link_in (d, "b.yaml", p);
+  free (p);
+  link_in (d, "c.yaml", "../elsewhere/shadow");
+  assert_true (asprintf (&p, "%s/fifo.yaml", d) > 0);
+  assert_int_equal (mkfifo (p, 0600), 0);
+  free (p);
+
+  /* the caller's own links are followed, in or out of the directory */
+  r = load (dirs, 1);
+  assert_int_equal (r->ndevs, 2);
+  assert_non_null (za_cdi_registry_find (r, "in.com/x=d"));
+  assert_non_null (za_cdi_registry_find (r, "out.com/x=d"));
+  t = errs_text (r->errors);
+  assert_non_null (strstr (t, "/cdi/c.yaml:1:1: unknown field (name not shown)"));
+  assert_null (strstr (t, MARK));
+  assert_null (strstr (t, "fifo"));
+  free (t);
+  za_cdi_registry_free (r);
+
+  /* someone else's links out of the directory are not */
+  if (geteuid () == 0)
+    {
+      for (const char *const *n = (const char *const[]) { "a.yaml", "b.yaml", "c.yaml", NULL }; *n; n++)
+        {
+          assert_true (asprintf (&p, "%s/%s", d, *n) > 0);
+          assert_int_equal (lchown (p, 65534, 65534), 0);
+          free (p);
+        }
+      r = load (dirs, 1);
+      assert_int_equal (r->ndevs, 1);
+      assert_non_null (za_cdi_registry_find (r, "in.com/x=d"));
+      t = errs_text (r->errors);
+      assert_non_null (strstr (t, "/cdi/b.yaml: CDI spec file is a symlink out of its directory owned by uid "
+                                  "65534; not followed"));
+      assert_non_null (strstr (t, "/cdi/c.yaml: CDI spec file is a symlink out of its directory"));
+      assert_null (strstr (t, MARK));
+      free (t);
+      za_cdi_registry_free (r);
+    }
+  free (d);
+  free (outside);
+  rm_rf (root);
+}
+
 /* Every validation message, with where it is reported.  */
 static void
 test_validation_messages (void **state)
@@ -677,8 +839,15 @@ test_validation_messages (void **state)
                 "t.yaml:6:13: failed add device \"d\": invalid hook \"poststop\" with empty path");
   EXPECT_ERROR (DEVX ("    hooks: [{hookName: poststop, path: /h, env: [BAD]}]\n"),
                 "t.yaml:6:50: failed add device \"d\": invalid hook environment variable \"BAD\"");
-  /* not enforced by any library: relative hook path, timeout <= 0 */
-  za_cdi_file_free (PARSE_OK (DEVX ("    hooks: [{hookName: poststop, path: h, timeout: -1}]\n")));
+  /* not enforced by any library: timeout <= 0 */
+  za_cdi_file_free (PARSE_OK (DEVX ("    hooks: [{hookName: poststop, path: /h, timeout: -1}]\n")));
+  /* the OCI runtime spec wants absolute hook paths (a deliberate difference) */
+  EXPECT_ERROR (DEVX ("    hooks: [{hookName: poststop, path: h}]\n"),
+                "t.yaml:6:40: failed add device \"d\": invalid hook \"poststop\": path \"h\" is not absolute");
+  EXPECT_ERROR (DEVX ("    hooks: [{hookName: prestart, path: ./bin/hook}]\n"),
+                "t.yaml:6:40: failed add device \"d\": invalid hook \"prestart\": path \"./bin/hook\" is not absolute");
+  EXPECT_ERROR (SPEC_HEAD ("0.5.0") "containerEdits: {hooks: [{hookName: createRuntime, path: \"bin/x\"}]}\n" ONE_DEV,
+                "t.yaml:3:58: invalid hook \"createRuntime\": path \"bin/x\" is not absolute");
   EXPECT_ERROR (SPEC_HEAD ("0.7.0") "devices:\n- name: d\n  containerEdits:\n    intelRdt: {closID: a/b}\n",
                 "t.yaml:6:24: failed add device \"d\": invalid intelRdt closID \"a/b\"");
   EXPECT_ERROR (SPEC_HEAD ("0.7.0") "devices:\n- name: d\n  containerEdits:\n    intelRdt: {closID: ..}\n",
@@ -1400,6 +1569,9 @@ main (void)
     cmocka_unit_test (test_errors_carry_positions),
     cmocka_unit_test (test_registry_priority_and_order),
     cmocka_unit_test (test_registry_conflicts_and_broken_files),
+    cmocka_unit_test (test_errors_never_quote_content),
+    cmocka_unit_test (test_validation_quotes_are_escaped),
+    cmocka_unit_test (test_registry_symlinked_specs),
     cmocka_unit_test (test_resolve_order),
     cmocka_unit_test (test_apply_env),
     cmocka_unit_test (test_apply_device_nodes_no_host),
