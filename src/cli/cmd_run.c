@@ -96,14 +96,8 @@ cli_cmd_run (int argc, char **argv)
                          "forward SIGINT/SIGTERM/SIGHUP, then delete it; exit with its status (128+signal).");
   if (ret >= 0)
     goto out;
-  if (c.image && zagent_options_set_image_layout (c.o, c.image, &warn, &err) < 0)
-    {
-      cli_print_warnings (&warn);
-      ret = cli_exit_for (err);
-      goto out;
-    }
-  cli_print_warnings (&warn);
-  if (zagent_runtime_find (&rt, c.runtime, &err) < 0 || zagent_spec_load_file (&spec, c.file, &err) < 0)
+  /* The cheap checks first: a bad spec must not cost an image unpack.  */
+  if (zagent_spec_load_file (&spec, c.file, &err) < 0 || zagent_spec_validate (spec, &err) < 0)
     {
       ret = cli_exit_for (err);
       goto out;
@@ -111,6 +105,18 @@ cli_cmd_run (int argc, char **argv)
   if (!c.image && !zagent_options_has_rootfs (c.o))
     {
       ret = cli_usage_error ("run", "%s", "needs --rootfs DIR or --image DIR[:TAG]");
+      goto out;
+    }
+  if (c.image && zagent_options_set_image_layout (c.o, c.image, &warn, &err) < 0)
+    {
+      cli_print_warnings (&warn);
+      ret = cli_exit_for (err);
+      goto out;
+    }
+  cli_print_warnings (&warn);
+  if (zagent_runtime_find (&rt, c.runtime, &err) < 0)
+    {
+      ret = cli_exit_for (err);
       goto out;
     }
   ret = run_container (&c, spec, rt);

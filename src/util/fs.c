@@ -70,9 +70,15 @@ za_read_fd (int fd, const char *name, size_t max, char **out, size_t *len_out, s
 static int
 open_regular (int dirfd, const char *name, int extra_flags, struct za_err **err)
 {
-  cleanup_close int fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | extra_flags);
+  cleanup_close int fd = -1;
   struct stat st;
   int fl;
+  /* Look before opening: opening a device (a watchdog, a tape) planted
+     in place of a file can act on it.  fstat below closes the race.  */
+  if (fstatat (dirfd, name, &st, (extra_flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0 && !S_ISREG (st.st_mode)
+      && !S_ISDIR (st.st_mode))
+    return za_err_set (err, ZA_EINPUT, "`%s` is not a regular file", name);
+  fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | extra_flags);
   if (fd < 0)
     {
       int e = errno;
