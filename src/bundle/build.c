@@ -17,7 +17,7 @@
 
 #include "bundle/users.h"
 #include "gpu/gpu.h"
-#include "oci/caps.h"
+#include "spec/caps.h"
 #include "spec/env.h"
 #include "spec/units.h"
 #include "util/cleanup.h"

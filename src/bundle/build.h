@@ -7,7 +7,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "bundle/host.h"
+#include "util/host.h"
 #include "cdi/cdi.h"
 #include "oci/image_config.h"
 #include "spec/spec.h"

@@ -9,9 +9,10 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "bundle/host.h"
-#include "spec/decode.h"
+#include "util/host.h"
+#include "yaml/decode.h"
 #include "util/arena.h"
+#include "cdi/name.h"
 #include "util/err.h"
 
 struct za_cdi_device_node
@@ -105,15 +106,6 @@ int za_cdi_file_load_fd (int fd, const char *path, int priority, struct za_cdi_f
 int za_cdi_file_parse (const char *name, const char *data, size_t len, int priority,
                        struct za_cdi_file **out, struct za_err **err);
 void za_cdi_file_free (struct za_cdi_file *f);
-
-/* Names.  */
-bool za_cdi_vendor_valid (const char *v);
-bool za_cdi_class_valid (const char *c);
-bool za_cdi_device_name_valid (const char *n);
-/* "vendor/class=name" with all parts valid.  */
-bool za_cdi_is_qualified (const char *name);
-/* Reason text for an invalid qualified name, or NULL when valid.  */
-const char *za_cdi_qualified_problem (const char *name, char *buf, size_t len);
 
 /* The lowest cdiVersion the content needs (§1.10), e.g. "0.5.0".  */
 const char *za_cdi_required_version (const struct za_cdi_spec *s);

@@ -2,6 +2,7 @@
    (cdi-reference.md §1, §2, §4.2; library v1.1.0).  */
 #define _GNU_SOURCE
 #include "cdi/cdi.h"
+#include "cdi/name.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -12,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "spec/yaml.h"
+#include "yaml/yaml.h"
 #include "util/fs.h"
 #include "util/strv.h"
 
@@ -134,144 +135,10 @@ static const struct za_field spec_fields[] = {
 };
 static const struct za_schema spec_schema = ZA_SCHEMA (struct za_cdi_spec, "CDI spec", spec_fields);
 
-/* ---- quoting ---------------------------------------------------------- */
 
-#define ESC_MAX 300
-
-/* S as messages quote it: quotes, backslashes and control bytes escaped
-   (a newline in a value must not forge a second error line), at most 64
-   bytes, then "...".  Only values of documents that decoded as CDI specs
-   get here (validation runs after a clean decode), i.e. names, paths and
-   env entries the user has to see to fix them; the decoder, which sees
-   whatever the file really is, quotes nothing but schema key names.  */
-static const char *
-esc (char *buf, size_t len, const char *s)
-{
-  size_t o = 0;
-  for (size_t i = 0; s[i] && o + 8 < len; i++)
-    {
-      unsigned char c = (unsigned char) s[i];
-      if (i == 64)
-        {
-          memcpy (buf + o, "...", 3);
-          o += 3;
-          break;
-        }
-      if (c == '"' || c == '\\')
-        {
-          buf[o++] = '\\';
-          buf[o++] = (char) c;
-        }
-      else if (c < 0x20 || c == 0x7f)
-        o += (size_t) snprintf (buf + o, len - o, "\\x%02x", c);
-      else
-        buf[o++] = (char) c;
-    }
-  buf[o] = '\0';
-  return buf;
-}
 /* A fresh buffer per use: the compound literal lives until the end of the
    enclosing block, i.e. across the call that prints it.  */
-#define Q(s) esc ((char[ESC_MAX]) { 0 }, ESC_MAX, (s))
-#define QC(ch) esc ((char[ESC_MAX]) { 0 }, ESC_MAX, (const char[2]) { (ch), '\0' })
-
-/* ---- names ----------------------------------------------------------- */
-
-static bool
-is_alnum (char c)
-{
-  return isascii ((unsigned char) c) && isalnum ((unsigned char) c);
-}
-
-static bool
-is_letter (char c)
-{
-  return isascii ((unsigned char) c) && isalpha ((unsigned char) c);
-}
-
-/* vendor and class share one rule (v0.6.0+): a letter first, alnum last,
-   `_ - .` in between.  A single letter is valid (the reference panicked
-   on it before HEAD).  */
-static const char *
-vc_problem (const char *what, const char *s, char *buf, size_t len)
-{
-  size_t n = strlen (s);
-  if (!n)
-    return snprintf (buf, len, "invalid (empty) %s name", what), buf;
-  if (!is_letter (s[0]))
-    return snprintf (buf, len, "invalid %s \"%s\", should start with letter", what, Q (s)), buf;
-  for (size_t i = 1; i + 1 < n; i++)
-    if (!is_alnum (s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
-      return snprintf (buf, len, "invalid character '%s' in %s name \"%s\"", QC (s[i]), what, Q (s)), buf;
-  if (!is_alnum (s[n - 1]))
-    return snprintf (buf, len, "invalid %s \"%s\", should end with a letter or digit", what, Q (s)), buf;
-  return NULL;
-}
-
-static const char *
-name_problem (const char *s, char *buf, size_t len)
-{
-  size_t n = strlen (s);
-  if (!n)
-    return snprintf (buf, len, "invalid (empty) device name"), buf;
-  if (!is_alnum (s[0]))
-    return snprintf (buf, len, "invalid name \"%s\", should start with a letter or digit", Q (s)), buf;
-  for (size_t i = 1; i + 1 < n; i++)
-    if (!is_alnum (s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.' && s[i] != ':')
-      return snprintf (buf, len, "invalid character '%s' in device name \"%s\"", QC (s[i]), Q (s)), buf;
-  if (n > 1 && !is_alnum (s[n - 1]))
-    return snprintf (buf, len, "invalid name \"%s\", should end with a letter or digit", Q (s)), buf;
-  return NULL;
-}
-
-bool
-za_cdi_vendor_valid (const char *v)
-{
-  char b[256];
-  return !vc_problem ("vendor", v, b, sizeof b);
-}
-
-bool
-za_cdi_class_valid (const char *c)
-{
-  char b[256];
-  return !vc_problem ("class", c, b, sizeof b);
-}
-
-bool
-za_cdi_device_name_valid (const char *n)
-{
-  char b[256];
-  return !name_problem (n, b, sizeof b);
-}
-
-const char *
-za_cdi_qualified_problem (const char *q, char *buf, size_t len)
-{
-  const char *eq, *slash;
-  char part[512];
-  const char *p;
-  if (!q || !*q || q[0] == '/')
-    return snprintf (buf, len, "\"%s\" is not a qualified device name (vendor/class=name)", Q (q ? q : "")), buf;
-  eq = strchr (q, '=');
-  slash = strchr (q, '/');
-  if (!eq || eq == q || !eq[1] || !slash || slash > eq)
-    return snprintf (buf, len, "\"%s\" is not a qualified device name (vendor/class=name)", Q (q)), buf;
-  snprintf (part, sizeof part, "%.*s", (int) (slash - q), q);
-  if ((p = vc_problem ("vendor", part, buf, len)))
-    return p;
-  snprintf (part, sizeof part, "%.*s", (int) (eq - slash - 1), slash + 1);
-  if ((p = vc_problem ("class", part, buf, len)))
-    return p;
-  return name_problem (eq + 1, buf, len);
-}
-
-bool
-za_cdi_is_qualified (const char *name)
-{
-  char b[512];
-  return !za_cdi_qualified_problem (name, b, sizeof b);
-}
+#define Q(s) za_cdi_quote ((char[ZA_CDI_QUOTE_MAX]) { 0 }, ZA_CDI_QUOTE_MAX, (s))
 
 /* ---- versions -------------------------------------------------------- */
 
@@ -364,7 +231,7 @@ za_cdi_required_version (const struct za_cdi_spec *s)
   for (size_t i = 0; i < s->devices.n; i++)
     {
       const char *n = ((const struct za_cdi_device *) s->devices.v)[i].name.s;
-      if (n && *n && !is_letter (n[0]))
+      if (n && *n && !(isascii ((unsigned char) n[0]) && isalpha ((unsigned char) n[0])))
         return "0.5.0";
     }
   if (edits_any (s, needs_050))
@@ -536,7 +403,7 @@ validate_spec (struct za_cdi_file *f, struct za_err **err)
   f->class = slash ? slash + 1 : "";
   if (!slash || !*f->class)
     verr (&v, at (&s->kind.m, &s->m), "invalid (empty) vendor name");
-  else if ((p = vc_problem ("vendor", f->vendor, buf, sizeof buf)) || (p = vc_problem ("class", f->class, buf, sizeof buf)))
+  else if ((p = za_cdi_vc_problem ("vendor", f->vendor, buf, sizeof buf)) || (p = za_cdi_vc_problem ("class", f->class, buf, sizeof buf)))
     verr (&v, &s->kind.m, "%s", p);
   validate_edits (&v, &s->edits, "");
   {
@@ -554,7 +421,7 @@ validate_spec (struct za_cdi_file *f, struct za_err **err)
       char ctx[300];
       const char *nm = d->name.s ? d->name.s : "";
       snprintf (ctx, sizeof ctx, "failed add device \"%s\": ", Q (nm));
-      if ((p = name_problem (nm, buf, sizeof buf)))
+      if ((p = za_cdi_name_problem (nm, buf, sizeof buf)))
         verr (&v, d->name.s ? &d->name.m : &d->m, "%s%s", ctx, p);
       if (edits_empty (&d->edits))
         verr (&v, d->name.s ? &d->name.m : &d->m, "%sinvalid device, empty device edits", ctx);

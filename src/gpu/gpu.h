@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "bundle/host.h"
+#include "util/host.h"
 #include "spec/spec.h"
 #include "util/err.h"
 #include "util/strv.h"
@@ -18,7 +18,6 @@
 /* The most GPUs one container may request (validation, passthrough):
    more than any host has, and a bound on what a u32 count makes zagent
    probe or list (4 billion render nodes would never finish).  */
-#define ZA_GPU_MAX_COUNT 1024
 
 enum za_gpu_vendor
 {

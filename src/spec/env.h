@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "spec/decode.h"
+#include "yaml/decode.h"
 #include "util/err.h"
 #include "util/strv.h"
 

@@ -4,7 +4,11 @@
 #ifndef ZA_SPEC_H
 #define ZA_SPEC_H
 
-#include "spec/decode.h"
+#include "yaml/decode.h"
+
+/* The most GPUs one service may ask for (resources.gpu.count): far above
+   any node, low enough that counts never overflow what uses them.  */
+#define ZA_GPU_MAX_COUNT 1024
 
 enum za_rtype { ZA_RTYPE_SERVICE, ZA_RTYPE_JOB, ZA_RTYPE_CRON };
 enum za_pull_policy { ZA_PULL_ALWAYS, ZA_PULL_NEWER, ZA_PULL_IF_NOT_PRESENT, ZA_PULL_NEVER };

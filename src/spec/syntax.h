@@ -13,11 +13,7 @@
 
 #include <stdint.h>
 
-/* humantime's parse_duration: "30s", "5m30s", "1h 30m", "2days", "100ms".
-   Months are 30.44 days and years 365.25 days, as in humantime.  The
-   result is in nanoseconds; a total that does not fit in u64 is an error
-   even where humantime (which counts seconds) would still accept it.  */
-int za_duration_parse (const char *s, uint64_t *out_ns, char **reason);
+#include "util/duration.h"
 
 /* cron's Schedule::from_str: @yearly, @monthly, @weekly, @daily, @hourly,
    or 6 or 7 fields "sec min hour day-of-month month day-of-week [year]".

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cdi/cdi.h"
-#include "gpu/gpu.h"
-#include "oci/caps.h"
+#include "cdi/name.h"
+
+#include "spec/caps.h"
 #include "spec/env.h"
 #include "spec/syntax.h"
 #include "spec/units.h"

@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "bundle/host.h"
+#include "util/host.h"
 #include "cdi/cdi.h"
 #include "util/err.h"
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "oci/caps.h"
+#include "spec/caps.h"
 #include "spec/syntax.h"
 #include "spec/units.h"
 

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "oci/caps.h"
+#include "spec/caps.h"
 
 static void
 test_caps_table_matches_kernel (void **state)

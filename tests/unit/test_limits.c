@@ -31,7 +31,7 @@
 #include "cdi/cdi.h"
 #include "oci/image_config.h"
 #include "spec/spec.h"
-#include "spec/yaml.h"
+#include "yaml/yaml.h"
 #include "util/arena.h"
 #include "util/err.h"
 #include "util/fs.h"

@@ -15,9 +15,9 @@
 
 #include <cmocka.h>
 
-#include "spec/decode.h"
+#include "yaml/decode.h"
 #include "spec/spec.h"
-#include "spec/yaml.h"
+#include "yaml/yaml.h"
 #include "util/arena.h"
 #include "util/err.h"
 

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "spec/yaml.h"
+#include "yaml/yaml.h"
 #include "util/arena.h"
 #include "util/err.h"
 

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "spec/yaml.h"
+#include "yaml/yaml.h"
 #include "util/arena.h"
 #include "util/err.h"
 

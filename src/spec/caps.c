@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "oci/caps.h"
+#include "spec/caps.h"
 
 #include <strings.h>
 

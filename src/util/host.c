@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "bundle/host.h"
+#include "util/host.h"
 
 #include <errno.h>
 #include <stdio.h>

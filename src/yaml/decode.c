@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "spec/syntax.h"
+#include "util/duration.h"
 
 /* ---- scalar typing (serde_yaml 0.9 / YAML 1.2 core) ---------------- */
 
