@@ -184,3 +184,89 @@ za_err_free (struct za_err **err)
     }
   *err = NULL;
 }
+
+/* ---- the collector ------------------------------------------------- */
+
+static void
+errs_push (struct za_errs *c, struct za_err *e)
+{
+  if (!c->tail)
+    c->tail = &c->head;
+  while (e)
+    {
+      struct za_err *next = e == &za_err_oom ? NULL : e->next;
+      c->count++;
+      if (c->count > c->max && e != &za_err_oom)
+        {
+          /* counted, not kept */
+          free (e->msg);
+          free (e->path);
+          free (e->file);
+          free (e);
+        }
+      else if (*c->tail != &za_err_oom)
+        {
+          if (e != &za_err_oom)
+            e->next = NULL;
+          *c->tail = e;
+          if (e != &za_err_oom)
+            c->tail = &e->next;
+        }
+      e = next;
+    }
+}
+
+int
+za_errs_atv (struct za_errs *c, int code, const char *file, const struct za_mark *at, const char *path,
+             const char *fmt, va_list ap)
+{
+  struct za_err *e = NULL;
+  if (c->count >= c->max)
+    {
+      c->count++; /* past the cap: count without formatting */
+      return -1;
+    }
+  za_err_set_atv (&e, code, file, at, path, fmt, ap);
+  errs_push (c, e);
+  return -1;
+}
+
+int
+za_errs_at (struct za_errs *c, const char *file, const struct za_mark *at, const char *path, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  za_errs_atv (c, ZA_EINPUT, file, at, path, fmt, ap);
+  va_end (ap);
+  return -1;
+}
+
+void
+za_errs_take (struct za_errs *c, struct za_err **e)
+{
+  struct za_err *chain = *e;
+  *e = NULL;
+  if (chain)
+    errs_push (c, chain);
+}
+
+int
+za_errs_finish (struct za_errs *c, struct za_err **err)
+{
+  size_t n = c->count, max = c->max;
+  struct za_err *head = c->head;
+  if (!n)
+    return 0;
+  *c = (struct za_errs) ZA_ERRS_INIT (max);
+  if (n > max)
+    za_err_set (&head, ZA_EINPUT, "%zu more problems not shown", n - max);
+  za_err_append (err, &head);
+  return -1;
+}
+
+void
+za_errs_clear (struct za_errs *c)
+{
+  za_err_free (&c->head);
+  *c = (struct za_errs) ZA_ERRS_INIT (c->max);
+}

@@ -57,6 +57,32 @@ size_t za_err_count (const struct za_err *e);
 
 void za_err_free (struct za_err **err);
 
+/* A collector of input errors for checkers that report every problem
+   they find (validation, the decoder, the bundle build, CDI specs): O(1)
+   per error (it keeps the tail), at most MAX kept; the ones past MAX are
+   counted, and finishing adds one line saying how many were left out.
+
+     struct za_errs c = ZA_ERRS_INIT (ZA_ERRS_MAX);
+     za_errs_at (&c, file, &mark, "services.web.image", "must not be empty");
+     …
+     return za_errs_finish (&c, err);   // -1 if anything was collected  */
+#define ZA_ERRS_MAX 100
+struct za_errs
+{
+  struct za_err *head, **tail;
+  size_t count, max;
+};
+#define ZA_ERRS_INIT(m) { NULL, NULL, 0, (m) }
+int za_errs_at (struct za_errs *c, const char *file, const struct za_mark *at, const char *path,
+                const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
+int za_errs_atv (struct za_errs *c, int code, const char *file, const struct za_mark *at, const char *path,
+                 const char *fmt, va_list ap);
+/* Move every error of *E into the collector (counted against MAX).  */
+void za_errs_take (struct za_errs *c, struct za_err **e);
+/* Move what was collected to the end of *ERR; -1 if anything was, else 0.  */
+int za_errs_finish (struct za_errs *c, struct za_err **err);
+void za_errs_clear (struct za_errs *c);
+
 static inline void
 za_err_freep (struct za_err **e)
 {
