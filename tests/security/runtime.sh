@@ -39,6 +39,7 @@ case "\$mode:\$verb" in
   hang:state|hang:kill|hangcreate:create) exec sleep 1000 ;;
   slowcreate:create) sleep 0.5 ;;
   createslow:create) runc "\$@"; r=\$?; sleep 1; exit \$r ;;
+  bigstate:state) out=\$(runc "\$@") || exit 1; printf '%s, "pad": "%s"}' "\${out%\}}" "\$(head -c 200000 /dev/zero | tr '\\0' x)"; exit 0 ;;
 esac
 exec runc "\$@"
 EOF
@@ -154,6 +155,16 @@ mode statekill
 run "$ZAGENT" rm -f s-rep-1
 mode none
 check "rm -f with a failing runtime refuses instead of dropping the record" [ "$rc" != 0 -a -f "$ZLAYER_DATA_DIR/run/containers/s-rep-1/state.json" ]
+
+# ---- a state document larger than a pipe buffer (64 KiB) -------------------
+spec "$WORK/b.yaml" b 'sleep 100'
+run "$ZAGENT" run --runtime "$W" -d -f "$WORK/b.yaml" --rootfs "$WORK/rootfs"
+mode bigstate
+out=$(timeout 20 "$ZAGENT" state b-rep-1 2>"$WORK/e"); rc=$?
+mode none
+check "state with a 200 KiB runtime state document neither hangs nor fails" [ $rc = 0 ]
+check "... and carries it whole" python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); assert len(d["runtimeState"]["pad"]) == 200000' <<<"$out"
+run "$ZAGENT" rm -f b-rep-1
 
 # ---- 12: every runtime call is bounded ---------------------------------------
 mode hang
