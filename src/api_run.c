@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -184,7 +185,8 @@ zagent_container_create (const zagent_spec *spec, const zagent_options *o, const
   cleanup_free char *id = NULL;
   zagent_container *c = NULL;
   unsigned long long grace = 0;
-  bool bundle_made = false;
+  bool bundle_made = false, bundle_existed;
+  struct stat st;
 
   *out = NULL;
   if (!o->rootfs && !o->image_rootfs)
@@ -202,13 +204,15 @@ zagent_container_create (const zagent_spec *spec, const zagent_options *o, const
       free (c);
       return -1;
     }
+  /* A bundle dir that was there before is not ours to remove on failure.  */
+  bundle_existed = lstat (c->cs.bundle, &st) == 0;
   /* The record comes first: a call after a kill at any later point finds
      what to undo.  */
   if (za_state_save (&c->cs, err) < 0
       || create_in_runtime (c, spec, o, &rt->rt, flags, stdio, &bundle_made, warnings, err) < 0)
     {
       struct za_err *e = NULL;
-      if (undo_created (c, bundle_made, &e) < 0)
+      if (undo_created (c, bundle_made && !bundle_existed, &e) < 0)
         za_err_wrap (&e, "cleanup");
       za_err_append (warnings, &e);
       return -1;

@@ -238,9 +238,13 @@ za_container_reserve (const struct za_runtime *rt, const char *id, int *lock_out
         return -1;
     }
   if (za_runtime_known (rt, id))
-    return za_err_set (err, ZA_EINPUT,
+    {
+      /* Leave nothing in its name: the lock's dir was made for us.  */
+      za_state_remove (id, NULL);
+      return za_err_set (err, ZA_EINPUT,
                        "%s already has a container `%s` that zagent did not start (%s --root %s delete %s)",
                        rt->name, id, rt->name, rt->root, id);
+    }
   *lock_out = steal_fd (&fd);
   return 0;
 }
@@ -280,8 +284,9 @@ za_container_wait (pid_t pid, int signal_fd, int *status, struct za_err **err)
           *status = 128 + SIGKILL; /* gone without us seeing it */
           return 0;
         }
-      /* Without a signalfd, poll for the exit in short steps.  */
-      if (poll (&p, signal_fd >= 0 ? 1 : 0, signal_fd >= 0 ? -1 : 50) < 0)
+      /* Wake at least every 100 ms: a signalfd without SIGCHLD in its
+         mask (or none) must not keep us from seeing the exit.  */
+      if (poll (&p, signal_fd >= 0 ? 1 : 0, 100) < 0)
         {
           if (errno == EINTR)
             continue;

@@ -36,7 +36,7 @@ verb=\$7
 mode=\$(cat "$WORK/mode" 2>/dev/null)
 case "\$mode:\$verb" in
   statekill:state) kill -9 \$\$ ;;
-  hang:state|hang:kill|hangcreate:create) exec sleep 1000 ;;
+  hang:state|hang:kill|hangcreate:create) exec sleep 7391 ;;
   slowcreate:create) sleep 0.5 ;;
   createslow:create) runc "\$@"; r=\$?; sleep 1; exit \$r ;;
   bigstate:state) out=\$(runc "\$@") || exit 1; printf '%s, "pad": "%s"}' "\${out%\}}" "\$(head -c 200000 /dev/zero | tr '\\0' x)"; exit 0 ;;
@@ -136,7 +136,7 @@ check "... and nothing of it is left after rm -f" [ $leaked = 0 ]
 mode hangcreate
 "$ZAGENT" run --runtime "$W" -d -f "$WORK/s.yaml" --rootfs "$WORK/rootfs" >/dev/null 2>&1 & p=$!
 sleep 0.5; kill -9 $p; wait $p 2>/dev/null
-pkill -9 -f "sleep 1000" 2>/dev/null
+pkill -9 -f "sleep 7391" 2>/dev/null
 mode none
 run "$ZAGENT" ps
 check "ps undoes a creation whose creator was killed" grep -q "interrupted creation" <<<"$err"
@@ -179,7 +179,7 @@ mode none
 check "the container survived it" [ "$(rstatus s-rep-1)" = running ]
 run "$ZAGENT" rm -f s-rep-1
 check "rm -f once the runtime answers again" no_leftovers s-rep-1
-pkill -9 -f "sleep 1000" 2>/dev/null
+pkill -9 -f "sleep 7391" 2>/dev/null
 
 mode hangcreate
 t0=$(date +%s%N)
@@ -191,5 +191,5 @@ check "... naming the runtime" grep -q "no answer" "$WORK/e"
 check "... and leaves nothing" no_leftovers s-rep-1
 run env ZAGENT_RUNTIME_TIMEOUT=soon "$ZAGENT" run --runtime "$W" -d -f "$WORK/s.yaml" --rootfs "$WORK/rootfs"
 expect_rc "an invalid ZAGENT_RUNTIME_TIMEOUT is an input error" 2
-pkill -9 -f "sleep 1000" 2>/dev/null
+pkill -9 -f "sleep 7391" 2>/dev/null
 finish
