@@ -65,7 +65,7 @@ copy_tree (const char *from, const char *to, struct za_err **err)
     {
       sigset_t none;
       int nul = open ("/dev/null", O_RDWR);
-      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
       sigemptyset (&none);
       sigprocmask (SIG_SETMASK, &none, NULL);
       if (nul >= 0)

@@ -278,7 +278,7 @@ call (const struct za_runtime *rt, const char *const *args, const int fds[3], st
     {
       int nul = open ("/dev/null", O_RDWR | O_CLOEXEC);
       /* Dying with us is better than an orphaned half-created container.  */
-      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
       for (int i = 0; i < 3; i++)
         {
           int fd = i == 1 && cap_w >= 0 ? cap_w : fds && fds[i] >= 0 ? fds[i] : nul;
