@@ -21,8 +21,7 @@
 #include <unistd.h>
 
 #include "bundle/build.h"
-#include "bundle/cdi_devices.h"
-#include "cdi/cdi.h"
+#include "bundle/pipeline.h"
 #include "spec/spec.h"
 
 static double
@@ -161,31 +160,23 @@ write_gpu_cdi (const char *dir)
   fclose (f);
 }
 
-/* One in-process bundle config: parse, validate, build, serialise.  */
+/* One in-process bundle config: parse, then the pipeline (validate,
+   devices, config, CDI edits), then serialise.  */
 static int
 one_config (const char *name, const char *text, const char *cdi_dir)
 {
   struct za_spec *s = NULL;
   struct za_err *err = NULL;
   struct za_build_result res = { 0 };
-  struct za_build_opts o = { .replica = 1, .rootless = 0 };
-  struct za_cdi_outcome cdi = { 0 };
-  struct za_err *warn = NULL;
+  const char *dirs[] = { cdi_dir };
+  struct za_bundle_request req = { .opts = { .replica = 1, .rootless = 0, .host = { .root = "" } },
+                                   .cdi_dirs = dirs, .ncdi_dirs = cdi_dir ? 1 : 0 };
   char *json;
   int ret = -1;
-  if (za_spec_parse (name, text, strlen (text), &s, &err) < 0 || za_spec_validate (s, &err) < 0)
+  if (za_spec_parse (name, text, strlen (text), &s, &err) < 0)
     goto out;
-  o.host = (struct za_host) { .root = "" };
-  if (cdi_dir)
-    {
-      const char *dirs[] = { cdi_dir };
-      struct za_cdi_request req = { .dirs = dirs, .ndirs = 1 };
-      if (za_cdi_devices_plan (s->d.services.v[0].val, &req, &cdi, &warn, &err) < 0)
-        goto out;
-      o.cdi = &cdi.plan;
-      o.gpu_via_cdi = cdi.gpu_via_cdi;
-    }
-  if (za_build_config (s, s->d.services.v[0].val, &o, &res, &err) < 0)
+  req.service = s->d.services.n > 0 ? s->d.services.v[0].key.s : NULL; /* the first */
+  if (za_bundle_build (s, &req, &res, &err) < 0)
     goto out;
   json = za_config_dump (res.config, NULL);
   ret = json ? 0 : -1;
@@ -198,9 +189,7 @@ out:
       free (m);
     }
   za_err_free (&err);
-  za_err_free (&warn);
   za_build_result_clear (&res);
-  za_cdi_outcome_clear (&cdi);
   za_spec_free (s);
   return ret;
 }

@@ -251,6 +251,118 @@ ZAGENT_PUBLIC int zagent_container_stop (const char *id, unsigned long long grac
    runtime cannot answer.  */
 ZAGENT_PUBLIC int zagent_container_remove (const char *id, bool force, zagent_error **err);
 
+/* ---- CDI ------------------------------------------------------------ */
+
+/* Container Device Interface specs (cdiVersion 0.1.0 to 1.1.0), as the
+   reference library v1.1.0 reads them.  Spec directories DIRS (NDIRS of
+   them; later ones win): NDIRS 0 = $CDI_SPEC_DIRS (':'-separated), else
+   /etc/cdi then /var/run/cdi.  */
+
+/* 0 if NAME is a qualified device name "vendor/class=name" with every
+   part valid; else an input error saying why.  */
+ZAGENT_PUBLIC int zagent_cdi_name_check (const char *name, zagent_error **err);
+
+/* One spec file, parsed and validated.  */
+typedef struct zagent_cdi_spec zagent_cdi_spec;
+/* Load the spec file PATH (JSON or YAML).  Every problem is appended to
+   *ERR, each naming PATH (and its line and column where known).  */
+ZAGENT_PUBLIC int zagent_cdi_spec_load (zagent_cdi_spec **out, const char *path, zagent_error **err);
+/* "0.5.0", as the file says.  */
+ZAGENT_PUBLIC const char *zagent_cdi_spec_version (const zagent_cdi_spec *s);
+/* "vendor/class".  */
+ZAGENT_PUBLIC const char *zagent_cdi_spec_kind (const zagent_cdi_spec *s);
+ZAGENT_PUBLIC size_t zagent_cdi_spec_device_count (const zagent_cdi_spec *s);
+/* Device names (without vendor/class=) in file order.  */
+ZAGENT_PUBLIC const char *zagent_cdi_spec_device_name (const zagent_cdi_spec *s, size_t i);
+ZAGENT_PUBLIC void zagent_cdi_spec_free (zagent_cdi_spec *s);
+
+/* Every spec file of a list of directories, and the devices they define.  */
+typedef struct zagent_cdi_registry zagent_cdi_registry;
+/* Load the registry of DIRS.  A broken file, an unreadable directory or
+   a device that two files of one directory define is reported in
+   *WARNINGS (NULL: dropped), naming the file, and left out; only system
+   failures (out of memory) fail.  */
+ZAGENT_PUBLIC int zagent_cdi_registry_load (zagent_cdi_registry **out, const char *const *dirs, size_t ndirs,
+                                            zagent_error **warnings, zagent_error **err);
+/* The directories searched, lowest priority first.  */
+ZAGENT_PUBLIC size_t zagent_cdi_registry_dir_count (const zagent_cdi_registry *r);
+ZAGENT_PUBLIC const char *zagent_cdi_registry_dir (const zagent_cdi_registry *r, size_t i);
+/* The resolvable devices, sorted by qualified name.  */
+ZAGENT_PUBLIC size_t zagent_cdi_registry_device_count (const zagent_cdi_registry *r);
+/* "vendor/class=name".  */
+ZAGENT_PUBLIC const char *zagent_cdi_registry_device_name (const zagent_cdi_registry *r, size_t i);
+/* The spec file that defines it.  */
+ZAGENT_PUBLIC const char *zagent_cdi_registry_device_spec (const zagent_cdi_registry *r, size_t i);
+/* Its file's priority: the index of the file's directory.  */
+ZAGENT_PUBLIC int zagent_cdi_registry_device_priority (const zagent_cdi_registry *r, size_t i);
+/* The edits of devices NAMES (N of them) merged in the reference order,
+   as a CDI containerEdits JSON object: text indented by two spaces,
+   without a trailing newline (caller frees).  An invalid name, and names
+   no spec defines (one error listing them), are input errors.  */
+ZAGENT_PUBLIC int zagent_cdi_resolve (const zagent_cdi_registry *r, const char *const *names, size_t n,
+                                      char **json_out, zagent_error **err);
+ZAGENT_PUBLIC void zagent_cdi_registry_free (zagent_cdi_registry *r);
+
+/* Also inject the devices named in the config's `cdi.k8s.io/...`
+   annotations (comma-separated; keys in sorted order), as an OCI runtime
+   shim does.  */
+#define ZAGENT_CDI_INJECT_ANNOTATIONS 0x1u
+
+/* Apply CDI devices DEVICES (N of them, each "vendor/class=name") to
+   BUNDLE_DIR/config.json, resolved through the registry of CDI_DIRS.
+   BUNDLE_DIR is reached without following a symlink and must be private
+   (owned by us, not writable by group or others); config.json must be a
+   regular file, not a symlink, holding JSON without duplicate keys.  It
+   is replaced atomically and keeps its mode; a failure leaves it as it
+   was, and with no device to inject it is not rewritten.  The registry's
+   warnings go to *WARNINGS (NULL: dropped).  */
+ZAGENT_PUBLIC int zagent_cdi_inject_bundle (const char *bundle_dir, const char *const *devices, size_t n,
+                                            const char *const *cdi_dirs, size_t ndirs, unsigned flags,
+                                            zagent_error **warnings, zagent_error **err);
+
+/* A CDI spec for this host's GPUs of VENDOR ("nvidia", "amd" or "intel"),
+   without vendor tools: one device per GPU ("0", "1", ..., NVIDIA also by
+   UUID) and "all", the control nodes, and for NVIDIA the driver
+   libraries, binaries and firmware mounted read-only.  JSON text indented
+   by two spaces, without a trailing newline (caller frees).  HOST_ROOT
+   NULL = $ZAGENT_HOST_ROOT, else "/".  An unknown vendor, or a host
+   without such a GPU, is an input error.  */
+ZAGENT_PUBLIC int zagent_cdi_generate (const char *vendor, const char *host_root, char **json_out,
+                                       zagent_error **warnings, zagent_error **err);
+/* Install TEXT plus a newline as the spec file PATH, mode 0644, atomically
+   (a temp file in PATH's directory, then rename).  A missing directory is
+   an input error.  */
+ZAGENT_PUBLIC int zagent_cdi_spec_write (const char *path, const char *text, zagent_error **err);
+
+/* ---- GPUs ----------------------------------------------------------- */
+
+typedef struct zagent_gpu_list zagent_gpu_list;
+typedef struct zagent_gpu zagent_gpu;
+
+/* Every GPU of the host under HOST_ROOT (NULL = $ZAGENT_HOST_ROOT, else
+   "/"): PCI display controllers and AMD accelerators with their device
+   nodes, details from /proc/driver/nvidia and DRM sysfs; without sysfs
+   PCI entries, NVIDIA GPUs found by their /dev/nvidiaN nodes.  */
+ZAGENT_PUBLIC int zagent_gpu_list_load (zagent_gpu_list **out, const char *host_root, zagent_error **err);
+ZAGENT_PUBLIC size_t zagent_gpu_list_count (const zagent_gpu_list *l);
+/* The I-th GPU, valid until the list is freed.  */
+ZAGENT_PUBLIC const zagent_gpu *zagent_gpu_list_get (const zagent_gpu_list *l, size_t i);
+ZAGENT_PUBLIC void zagent_gpu_list_free (zagent_gpu_list *l);
+/* "nvidia", "amd", "intel" or "unknown".  */
+ZAGENT_PUBLIC const char *zagent_gpu_vendor (const zagent_gpu *g);
+/* Per vendor, in PCI address order.  */
+ZAGENT_PUBLIC unsigned zagent_gpu_index (const zagent_gpu *g);
+/* PCI address ("0000:01:00.0"), model, NVIDIA UUID ("GPU-..."), kernel
+   driver (nvidia, amdgpu, i915, xe) and its version: NULL when unknown.  */
+ZAGENT_PUBLIC const char *zagent_gpu_pci (const zagent_gpu *g);
+ZAGENT_PUBLIC const char *zagent_gpu_model (const zagent_gpu *g);
+ZAGENT_PUBLIC const char *zagent_gpu_uuid (const zagent_gpu *g);
+ZAGENT_PUBLIC const char *zagent_gpu_driver (const zagent_gpu *g);
+ZAGENT_PUBLIC const char *zagent_gpu_driver_version (const zagent_gpu *g);
+/* Its device nodes (/dev/nvidia0, /dev/dri/card1, /dev/dri/renderD129).  */
+ZAGENT_PUBLIC size_t zagent_gpu_node_count (const zagent_gpu *g);
+ZAGENT_PUBLIC const char *zagent_gpu_node (const zagent_gpu *g, size_t i);
+
 #ifdef __cplusplus
 }
 #endif

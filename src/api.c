@@ -10,8 +10,9 @@
 #include <string.h>
 
 #include "bundle/build.h"
-#include "bundle/cdi_devices.h"
+#include "bundle/pipeline.h"
 #include "bundle/write.h"
+#include "cdi/name.h"
 #include "image/layout.h"
 #include "runtime/runtime.h"
 #include "oci/image_config.h"
@@ -291,47 +292,20 @@ static int
 pick_service (const zagent_spec *spec, const zagent_options *o, const struct za_service **out,
               zagent_error **err)
 {
-  const struct za_deployment *d = &spec->s->d;
-  if (o->service)
-    {
-      *out = za_spec_find_service (spec->s, o->service);
-      if (!*out)
-        return za_err_set (err, ZA_EINPUT, "%s: no service `%s` in deployment `%s`", spec->s->file,
-                           o->service, d->deployment.s);
-      return 0;
-    }
-  if (d->services.n == 1)
-    {
-      *out = d->services.v[0].val;
-      return 0;
-    }
-  if (d->services.n == 0)
-    return za_err_set (err, ZA_EINPUT, "%s: the deployment has no services", spec->s->file);
-  {
-    char list[512] = "";
-    size_t n = 0;
-    for (size_t i = 0; i < d->services.n && n + 2 < sizeof list; i++)
-      n += (size_t) snprintf (list + n, sizeof list - n, "%s%s", i ? ", " : "", d->services.v[i].key.s);
-    return za_err_set (err, ZA_EINPUT, "%s: the deployment has several services (%s); choose one with -s",
-                       spec->s->file, list);
-  }
+  return za_bundle_pick_service (spec->s, o->service, out, err);
 }
 
+/* The options as a pipeline request (bundle/pipeline.h) and the build.  */
 static int
 generate (const zagent_spec *spec, const zagent_options *o, const char *rootfs, const char *bundle_dir,
           struct za_build_result *res, zagent_error **warnings, zagent_error **err)
 {
-  const struct za_service *svc = NULL;
   struct za_volume vols[64];
   cleanup_free struct za_volume *heap = NULL;
   struct za_volume *v = vols;
-  struct za_build_opts bo;
+  struct za_bundle_request req;
   int ret;
 
-  if (za_spec_validate (spec->s, err) < 0)
-    return -1;
-  if (pick_service (spec, o, &svc, err) < 0)
-    return -1;
   if (o->vol_keys.n > 64)
     {
       heap = calloc (o->vol_keys.n, sizeof *heap);
@@ -341,39 +315,26 @@ generate (const zagent_spec *spec, const zagent_options *o, const char *rootfs, 
     }
   for (size_t i = 0; i < o->vol_keys.n; i++)
     v[i] = (struct za_volume) { o->vol_keys.v[i], o->vol_paths.v[i] };
-  bo = (struct za_build_opts) {
-    .replica = o->replica, .hostname = o->hostname, .cwd = o->cwd,
-    .env = (const char *const *) o->env.v, .nenv = o->env.n, .host_network = o->host_network,
-    .volumes = v, .nvolumes = o->vol_keys.n, .socket_path = o->socket,
-    .secrets_dir = o->secrets_dir, .scope = o->scope, .rootless = o->rootless,
-    .args = (const char *const *) o->args.v, .nargs = o->args.n, .args_set = o->args_set,
-    .rootfs = rootfs, .image = o->image, .bundle_dir = bundle_dir,
+  req = (struct za_bundle_request) {
+    .service = o->service,
+    .opts = {
+      .replica = o->replica, .hostname = o->hostname, .cwd = o->cwd,
+      .env = (const char *const *) o->env.v, .nenv = o->env.n, .host_network = o->host_network,
+      .volumes = v, .nvolumes = o->vol_keys.n, .socket_path = o->socket,
+      .secrets_dir = o->secrets_dir, .scope = o->scope, .rootless = o->rootless,
+      .args = (const char *const *) o->args.v, .nargs = o->args.n, .args_set = o->args_set,
+      .rootfs = rootfs, .image = o->image, .bundle_dir = bundle_dir,
+      .host = za_host_default (),
+    },
+    .cdi_dirs = (const char *const *) o->cdi_dirs.v, .ncdi_dirs = o->cdi_dirs.n,
+    .devices = (const char *const *) o->devices.v, .ndevices = o->devices.n,
   };
-  bo.host = za_host_default ();
   if (o->host_root)
-    bo.host.root = o->host_root;
-  {
-    struct za_cdi_request req = { .dirs = (const char *const *) o->cdi_dirs.v, .ndirs = o->cdi_dirs.n,
-                                  .devices = (const char *const *) o->devices.v, .ndevices = o->devices.n };
-    struct za_cdi_outcome cdi;
-    struct za_err *w = NULL;
-    if (za_cdi_devices_plan (svc, &req, &cdi, &w, err) < 0)
-      {
-        if (warnings)
-          za_err_append (warnings, &w);
-        za_err_free (&w);
-        za_cdi_outcome_clear (&cdi);
-        return -1;
-      }
-    bo.cdi = &cdi.plan;
-    bo.gpu_via_cdi = cdi.gpu_via_cdi;
-    ret = za_build_config (spec->s, svc, &bo, res, err);
-    za_err_append (&w, &res->warnings);
-    if (warnings)
-      za_err_append (warnings, &w);
-    za_err_free (&w);
-    za_cdi_outcome_clear (&cdi);
-  }
+    req.opts.host.root = o->host_root;
+  ret = za_bundle_build (spec->s, &req, res, err);
+  if (warnings)
+    za_err_append (warnings, &res->warnings);
+  za_err_free (&res->warnings);
   return ret;
 }
 

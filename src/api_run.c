@@ -167,7 +167,7 @@ create_in_runtime (zagent_container *c, const zagent_spec *spec, const zagent_op
       fds[2] = err_fd;
     }
   if (flags & ZAGENT_CONTAINER_REAP)
-    prctl (PR_SET_CHILD_SUBREAPER, 1);
+    prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   if (asprintf (&pidfile, "%s/init.pid", c->cs.bundle) < 0)
     return za_err_set (err, ENOMEM, "out of memory");
   if (za_runtime_create (rt, c->cs.id, c->cs.bundle, pidfile, fds, err) < 0
@@ -213,7 +213,7 @@ zagent_container_create (const zagent_spec *spec, const zagent_options *o, const
     {
       struct za_err *e = NULL;
       if (undo_created (c, bundle_made && !bundle_existed, &e) < 0)
-        za_err_wrap (&e, "cleanup");
+        za_err_wrap_all (&e, "cleanup");
       za_err_append (warnings, &e);
       return -1;
     }

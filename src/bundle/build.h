@@ -8,10 +8,11 @@
 #include <stdbool.h>
 
 #include "util/host.h"
-#include "cdi/cdi.h"
 #include "oci/image_config.h"
 #include "spec/spec.h"
 #include "util/err.h"
+
+struct za_gpu_route;
 
 struct za_volume
 {
@@ -38,10 +39,9 @@ struct za_build_opts
   const struct za_image_config *image;
   struct za_host host;
   const char *bundle_dir; /* absolute; source of the resolv.conf mount */
-  /* CDI devices to inject once the config is built (cdi_devices.h), and
-     whether the GPU request went through CDI (then no passthrough).  */
-  const struct za_cdi_plan *cdi;
-  bool gpu_via_cdi;
+  /* How the GPU request is satisfied (gpu/, decided by the pipeline's
+     devices step); NULL: without CDI.  */
+  const struct za_gpu_route *gpu_route;
 };
 
 struct za_build_result
@@ -53,6 +53,9 @@ struct za_build_result
   struct za_err *warnings;
 };
 
+/* The config step of the pipeline (pipeline.h): CDI edits are not
+   applied here.  Every problem found is reported (at most ZA_ERRS_MAX);
+   warnings stay in OUT->warnings even on failure.  */
 int za_build_config (const struct za_spec *spec, const struct za_service *svc,
                      const struct za_build_opts *o, struct za_build_result *out,
                      struct za_err **err);

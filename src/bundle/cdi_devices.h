@@ -1,6 +1,7 @@
-/* Which CDI devices a container gets: the service's GPUs through their
-   vendor's kind (zlayer-reference.md §5.5), `devices:` entries whose path
-   is a qualified CDI name, and `--device` names — resolved in one plan so
+/* The pipeline's devices step: how the service's GPU request is
+   satisfied (gpu/ decides: its vendor's CDI kind or passthrough,
+   zlayer-reference.md §5.5), `devices:` entries whose path is a
+   qualified CDI name, and `--device` names — resolved in one CDI plan so
    spec-level edits are applied once per spec file.  */
 #ifndef ZA_BUNDLE_CDI_DEVICES_H
 #define ZA_BUNDLE_CDI_DEVICES_H
@@ -8,6 +9,7 @@
 #include <stdbool.h>
 
 #include "cdi/cdi.h"
+#include "gpu/gpu.h"
 #include "spec/spec.h"
 #include "util/strv.h"
 
@@ -23,16 +25,12 @@ struct za_cdi_outcome
 {
   struct za_cdi_registry *reg; /* NULL when nothing needed CDI */
   struct za_cdi_plan plan;
-  bool gpu_via_cdi; /* the GPU request resolved through CDI */
-  struct za_strv names; /* the requested names, in order */
+  struct za_gpu_route gpu; /* how the GPU request is satisfied */
+  struct za_strv names; /* the CDI names injected, in order */
 };
 
-/* The CDI kind for a gpu.vendor (nvidia.com/gpu, amd.com/gpu,
-   intel.com/gpu) or NULL.  */
-const char *za_gpu_vendor_kind (const char *vendor);
-
-/* Work out and resolve the CDI devices for SVC.  GPU resolution is strict
-   (an input error) when --cdi-dir was given, lenient (a warning and
+/* Work out and resolve the devices of SVC.  GPU resolution is strict (an
+   input error) when --cdi-dir was given, lenient (a warning and
    passthrough) with auto-discovered specs.  Explicit device names are
    always strict.  */
 int za_cdi_devices_plan (const struct za_service *svc,

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "oci/device.h"
 #include "util/cleanup.h"
 
 /* Run the body (the variadic tail) for every element of one edits list
@@ -262,8 +263,8 @@ apply_device_nodes (json_t *cfg, const struct za_cdi_plan *plan, const struct za
     int64_t mode = d->file_mode.v;
     struct stat st;
     cleanup_free char *hpath = za_host_path (host, hp);
+    struct za_oci_device dev;
     json_t *node;
-    char t[2];
     int serr = 0;
 
     if (!hpath)
@@ -304,28 +305,21 @@ apply_device_nodes (json_t *cfg, const struct za_cdi_plan *plan, const struct za
               }
           }
       }
-    node = json_object ();
-    snprintf (t, sizeof t, "%s", type);
-    if (!node || json_object_set_new (node, "path", json_string (d->path.s)) < 0
-        || json_object_set_new (node, "type", json_string (type)) < 0
-        || json_object_set_new (node, "major", json_integer (major)) < 0
-        || json_object_set_new (node, "minor", json_integer (minor)) < 0
-        || (have_mode && json_object_set_new (node, "fileMode", json_integer (mode)) < 0)
-        || ((d->uid.set || puid > 0) && json_object_set_new (node, "uid", json_integer (d->uid.set ? d->uid.v : puid)) < 0)
-        || ((d->gid.set || pgid > 0) && json_object_set_new (node, "gid", json_integer (d->gid.set ? d->gid.v : pgid)) < 0))
-      {
-        json_decref (node);
-        goto oom;
-      }
+    dev = (struct za_oci_device) {
+      .path = d->path.s, .type = type, .major = major, .minor = minor,
+      .has_mode = have_mode, .file_mode = mode,
+      .has_uid = d->uid.set || puid > 0, .uid = d->uid.set ? d->uid.v : puid,
+      .has_gid = d->gid.set || pgid > 0, .gid = d->gid.set ? d->gid.v : pgid,
+    };
+    if (!(node = za_oci_device_entry (&dev)))
+      goto oom;
     /* A node with the same container path is replaced (moves to the end).  */
     if (keyed_replace (&kd, node) < 0)
       goto oom;
     if (!strcmp (type, "b") || !strcmp (type, "c"))
       {
-        json_t *r = json_pack ("{s:b, s:s, s:I, s:I, s:s}", "allow", 1, "type", t, "major", (json_int_t) major,
-                               "minor", (json_int_t) minor, "access",
-                               d->permissions.s && *d->permissions.s ? d->permissions.s : "rwm");
-        if (!r || json_array_append_new (rules, r) < 0)
+        const char *access = d->permissions.s && *d->permissions.s ? d->permissions.s : "rwm";
+        if (json_array_append_new (rules, za_oci_device_rule (&dev, access)) < 0)
           goto oom;
       }
   })

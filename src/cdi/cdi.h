@@ -163,4 +163,24 @@ int za_cdi_apply (json_t *config, const struct za_cdi_plan *plan, const struct z
 /* The concatenated edits as a CDI containerEdits JSON object.  */
 json_t *za_cdi_plan_to_json (const struct za_cdi_plan *plan);
 
+/* ---- injection into a bundle ---------------------------------------- */
+
+/* Also inject the devices named in the config's `cdi.k8s.io/...`
+   annotations (comma-separated values, keys in sorted order), as an OCI
+   runtime shim does.  */
+#define ZA_CDI_INJECT_ANNOTATIONS (1u << 0)
+
+/* Resolve NAMES (N of them; with ZA_CDI_INJECT_ANNOTATIONS, also those of
+   the annotations) through the registry of DIRS (za_cdi_registry_load)
+   and apply them to BUNDLE/config.json.  The one injection of the CLI and
+   the runtime shim, strict about what it reads and writes: BUNDLE is
+   reached without following a symlink (za_safepath) and must be private
+   to us; config.json is opened O_NOFOLLOW relative to it, must be a
+   regular file and JSON without duplicate keys; the result replaces it
+   atomically with the mode it had.  A failure leaves it as it
+   was; with no device to inject it is not rewritten.  The registry's
+   problems (broken files, conflicts) go to *WARNINGS (NULL: dropped).  */
+int za_cdi_inject_bundle (const char *bundle, const char *const *names, size_t n, const char *const *dirs,
+                          size_t ndirs, unsigned flags, struct za_err **warnings, struct za_err **err);
+
 #endif

@@ -39,7 +39,7 @@ decode_gids (struct za_dctx *c, const struct za_node *n, void *dst)
     return za_dctx_error (c, n, "expected a list, got %s", za_dctx_describe (c, n, buf, sizeof buf));
   g->v = za_arena_calloc (c->arena, n->n ? n->n : 1, sizeof *g->v);
   if (!g->v)
-    return za_err_set (c->err, ENOMEM, "out of memory");
+    return za_errs_set (&c->errs, ENOMEM, "out of memory");
   for (size_t i = 0; i < n->n; i++)
     {
       const struct za_node *it = n->items[i];
@@ -246,20 +246,15 @@ za_cdi_required_version (const struct za_cdi_spec *s)
 struct vctx
 {
   const char *file;
-  struct za_err **err;
-  int nerr;
+  struct za_errs errs;
 };
 
 static int __attribute__ ((format (printf, 3, 4)))
 verr (struct vctx *v, const struct za_mark *m, const char *fmt, ...)
 {
   va_list ap;
-  /* at most 100 reported, as the decoder: each is appended at the end of
-     the chain, so thousands would be quadratic */
-  if (++v->nerr > 100)
-    return -1;
   va_start (ap, fmt);
-  za_err_set_atv (v->err, ZA_EINPUT, v->file, m && m->line ? m : NULL, NULL, fmt, ap);
+  za_errs_atv (&v->errs, ZA_EINPUT, v->file, m && m->line ? m : NULL, NULL, fmt, ap);
   va_end (ap);
   return -1;
 }
@@ -353,10 +348,7 @@ validate_edits (struct vctx *v, const struct za_cdi_edits *e, const char *ctx)
       nn[i] = ((const struct za_cdi_net_device *) e->net_devices.v + i)->name.s;
     }
   if (!hn || !nn || !(hdup = za_dup_flags (hn, e->net_devices.n)) || !(ndup = za_dup_flags (nn, e->net_devices.n)))
-    {
-      v->nerr++;
-      za_err_set (v->err, ENOMEM, "out of memory");
-    }
+    za_errs_set (&v->errs, ENOMEM, "out of memory");
   for (size_t i = 0; hdup && ndup && i < e->net_devices.n; i++)
     {
       const struct za_cdi_net_device *d = (const struct za_cdi_net_device *) e->net_devices.v + i;
@@ -379,7 +371,7 @@ validate_edits (struct vctx *v, const struct za_cdi_edits *e, const char *ctx)
 static int
 validate_spec (struct za_cdi_file *f, struct za_err **err)
 {
-  struct vctx v = { .file = f->path, .err = err };
+  struct vctx v = { .file = f->path, .errs = ZA_ERRS_INIT (ZA_ERRS_MAX) };
   struct za_cdi_spec *s = &f->spec;
   const char *ver = s->cdi_version.s ? s->cdi_version.s : "";
   char buf[512], *kind, *slash;
@@ -387,7 +379,10 @@ validate_spec (struct za_cdi_file *f, struct za_err **err)
   bool *dup;
 
   if (!za_cdi_version_known (ver))
-    return verr (&v, at (&s->cdi_version.m, &s->m), "invalid version \"%s\"", Q (ver));
+    {
+      verr (&v, at (&s->cdi_version.m, &s->m), "invalid version \"%s\"", Q (ver));
+      return za_errs_finish (&v.errs, err);
+    }
   {
     const char *need = za_cdi_required_version (s);
     if (za_cdi_version_cmp (ver, need) < 0)
@@ -395,7 +390,10 @@ validate_spec (struct za_cdi_file *f, struct za_err **err)
   }
   kind = za_arena_strdup (&f->arena, s->kind.s ? s->kind.s : "");
   if (!kind)
-    return za_err_set (err, ENOMEM, "out of memory");
+    {
+      za_errs_set (&v.errs, ENOMEM, "out of memory");
+      return za_errs_finish (&v.errs, err);
+    }
   slash = strchr (kind, '/');
   if (slash)
     *slash = '\0';
@@ -413,7 +411,10 @@ validate_spec (struct za_cdi_file *f, struct za_err **err)
     dup = names ? za_dup_flags (names, s->devices.n) : NULL;
     free (names);
     if (!dup)
-      return za_err_set (err, ENOMEM, "out of memory");
+      {
+        za_errs_set (&v.errs, ENOMEM, "out of memory");
+        return za_errs_finish (&v.errs, err);
+      }
   }
   for (size_t i = 0; i < s->devices.n; i++)
     {
@@ -432,7 +433,7 @@ validate_spec (struct za_cdi_file *f, struct za_err **err)
   free (dup);
   if (s->devices.n == 0)
     verr (&v, at (&s->devices.m, &s->m), "invalid spec, no devices");
-  return v.nerr ? -1 : 0;
+  return za_errs_finish (&v.errs, err);
 }
 
 /* ---- loading --------------------------------------------------------- */
@@ -503,7 +504,6 @@ za_cdi_file_parse (const char *name, const char *data, size_t len, int priority,
   struct za_cdi_file *f = calloc (1, sizeof *f);
   struct za_arena tree = { 0 };
   struct za_node *root = NULL;
-  struct za_err *errs = NULL;
   struct za_dctx c;
 
   *out = NULL;
@@ -524,14 +524,11 @@ za_cdi_file_parse (const char *name, const char *data, size_t len, int priority,
     }
   /* A spec file may be a symlink to any file, or named by a caller who
      cannot read it: decode errors quote none of its text (redact).  */
-  c = (struct za_dctx) { .arena = &f->arena, .file = f->path, .err = &errs, .max_err = 50, .yaml11 = true,
+  c = (struct za_dctx) { .arena = &f->arena, .file = f->path, .errs = ZA_ERRS_INIT (50), .yaml11 = true,
                          .copy_strings = true, .redact = &spec_schema };
   za_decode (&c, &spec_schema, root, &f->spec);
-  if (errs)
-    {
-      za_err_append (err, &errs);
-      goto fail;
-    }
+  if (za_errs_finish (&c.errs, err) < 0)
+    goto fail;
   record_marks (root, &f->spec);
   za_arena_release (&tree);
   if (validate_spec (f, err) < 0)

@@ -41,6 +41,5 @@ int cli_cmd_stop (int argc, char **argv);
 int cli_cmd_rm (int argc, char **argv);
 int cli_cmd_state (int argc, char **argv);
 int cli_cmd_gpu (int argc, char **argv);
-int cli_cdi_generate (int argc, char **argv);
 
 #endif

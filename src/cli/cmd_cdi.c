@@ -1,20 +1,17 @@
-/* zagent cdi list | validate | resolve | inject  */
+/* zagent cdi list | validate | resolve | inject | generate, over the
+   public CDI API (include/zagent.h).  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "cdi/cdi.h"
+#include "zagent.h"
 #include "cli/cli.h"
-#include "util/cleanup.h"
-#include "util/fs.h"
-#include "util/strv.h"
 
 static const char *const usage_cdi =
     "Usage: zagent cdi COMMAND [OPTIONS]\n"
@@ -34,7 +31,8 @@ static const char *const usage_cdi =
 
 struct cdi_cli
 {
-  struct za_strv dirs;
+  const char **dirs; /* into argv */
+  size_t ndirs;
   const char *bundle;
   bool json;
 };
@@ -48,14 +46,20 @@ parse (const char *cmd, int argc, char **argv, struct cdi_cli *c, bool allow_bun
                                              { "help", no_argument, NULL, 'h' },
                                              { NULL, 0, NULL, 0 } };
   int opt;
+  /* Every --cdi-dir is one of ARGC words at most.  */
+  c->dirs = calloc ((size_t) argc + 1, sizeof *c->dirs);
+  if (!c->dirs)
+    {
+      fputs ("zagent: out of memory\n", stderr);
+      return EXIT_SYSTEM;
+    }
   optind = 1;
   opterr = 0;
   while ((opt = getopt_long (argc, argv, "+:b:h", longopts, NULL)) != -1)
     switch (opt)
       {
       case 'd':
-        if (za_strv_push (&c->dirs, optarg) < 0)
-          return EXIT_SYSTEM;
+        c->dirs[c->ndirs++] = optarg;
         break;
       case 'b':
         if (!allow_bundle)
@@ -76,62 +80,70 @@ parse (const char *cmd, int argc, char **argv, struct cdi_cli *c, bool allow_bun
   return -1;
 }
 
+/* Print the registry's warnings (broken files, conflicts) and free them.  */
 static void
-print_registry_errors (const struct za_cdi_registry *r)
+print_registry_warnings (zagent_error **warn)
 {
-  if (r->errors)
-    cli_print_errors (r->errors, "warning: ");
+  if (*warn)
+    cli_print_errors (*warn, "warning: ");
+  zagent_error_free (warn);
+}
+
+static void
+list_json (const zagent_cdi_registry *reg, const zagent_error *warn)
+{
+  json_t *o = json_object (), *devs = json_array (), *errs = json_array (), *d = json_array ();
+  char *s;
+  for (size_t i = 0; i < zagent_cdi_registry_dir_count (reg); i++)
+    json_array_append_new (d, json_string (zagent_cdi_registry_dir (reg, i)));
+  for (size_t i = 0; i < zagent_cdi_registry_device_count (reg); i++)
+    json_array_append_new (devs, json_pack ("{s:s, s:s, s:i}", "name", zagent_cdi_registry_device_name (reg, i),
+                                            "spec", zagent_cdi_registry_device_spec (reg, i), "priority",
+                                            zagent_cdi_registry_device_priority (reg, i)));
+  for (const zagent_error *e = warn; e; e = zagent_error_next (e))
+    {
+      char *line = zagent_error_format (e);
+      const char *msg = zagent_error_message (e);
+      json_t *eo = json_pack ("{s:s?, s:i, s:i, s:s, s:s}", "file", zagent_error_file (e), "line",
+                              (int) zagent_error_line (e), "column", (int) zagent_error_column (e), "message", msg,
+                              "error", line ? line : msg);
+      free (line);
+      json_array_append_new (errs, eo);
+    }
+  json_object_set_new (o, "dirs", d);
+  json_object_set_new (o, "devices", devs);
+  json_object_set_new (o, "errors", errs);
+  s = json_dumps (o, JSON_INDENT (2));
+  if (s)
+    puts (s);
+  free (s);
+  json_decref (o);
 }
 
 static int
 cmd_list (int argc, char **argv)
 {
-  cleanup_strv struct za_strv dirs = { 0 };
   struct cdi_cli c = { 0 };
-  struct za_cdi_registry *reg = NULL;
-  struct za_err *err = NULL;
+  zagent_cdi_registry *reg = NULL;
+  zagent_error *err = NULL, *warn = NULL;
   int ret = parse ("cdi list", argc, argv, &c, false, true);
-  dirs = c.dirs;
+  if (ret < 0 && optind < argc)
+    ret = cli_usage_error ("cdi list", "unexpected argument `%s`", argv[optind]);
+  if (ret < 0 && zagent_cdi_registry_load (&reg, c.dirs, c.ndirs, &warn, &err) < 0)
+    ret = cli_exit_for (err);
+  free (c.dirs);
   if (ret >= 0)
     return ret;
-  if (optind < argc)
-    return cli_usage_error ("cdi list", "unexpected argument `%s`", argv[optind]);
-  if (za_cdi_registry_load ((const char *const *) dirs.v, dirs.n, &reg, &err) < 0)
-    return cli_exit_for (err);
   if (c.json)
-    {
-      json_t *o = json_object (), *devs = json_array (), *errs = json_array (), *d = json_array ();
-      char *s;
-      for (size_t i = 0; i < reg->ndirs; i++)
-        json_array_append_new (d, json_string (reg->dirs[i]));
-      for (size_t i = 0; i < reg->ndevs; i++)
-        json_array_append_new (devs, json_pack ("{s:s, s:s, s:i}", "name", reg->devs[i].qname, "spec",
-                                                reg->devs[i].file->path, "priority",
-                                                reg->devs[i].file->priority));
-      for (const struct za_err *e = reg->errors; e; e = e->next)
-        {
-          char *line = za_err_format (e);
-          json_t *eo = json_pack ("{s:s?, s:i, s:i, s:s, s:s}", "file", e->file, "line", (int) e->line,
-                                  "column", (int) e->col, "message", e->msg, "error", line ? line : e->msg);
-          free (line);
-          json_array_append_new (errs, eo);
-        }
-      json_object_set_new (o, "dirs", d);
-      json_object_set_new (o, "devices", devs);
-      json_object_set_new (o, "errors", errs);
-      s = json_dumps (o, JSON_INDENT (2));
-      if (s)
-        puts (s);
-      free (s);
-      json_decref (o);
-    }
+    list_json (reg, warn);
   else
-    {
-      for (size_t i = 0; i < reg->ndevs; i++)
-        puts (reg->devs[i].qname);
-      print_registry_errors (reg);
-    }
-  za_cdi_registry_free (reg);
+    for (size_t i = 0; i < zagent_cdi_registry_device_count (reg); i++)
+      puts (zagent_cdi_registry_device_name (reg, i));
+  if (c.json)
+    zagent_error_free (&warn);
+  else
+    print_registry_warnings (&warn);
+  zagent_cdi_registry_free (reg);
   return fflush (stdout) == 0 ? 0 : EXIT_SYSTEM;
 }
 
@@ -139,59 +151,38 @@ static int
 cmd_validate (int argc, char **argv)
 {
   struct cdi_cli c = { 0 };
-  struct za_err *all = NULL;
+  zagent_error *all = NULL;
   int ret = parse ("cdi validate", argc, argv, &c, false, false);
-  za_strv_clear (&c.dirs);
+  free (c.dirs);
   if (ret >= 0)
     return ret;
   if (optind >= argc)
     return cli_usage_error ("cdi validate", "%s", "missing FILE");
   for (int i = optind; i < argc; i++)
     {
-      struct za_cdi_file *f = NULL;
-      struct za_err *e = NULL;
-      if (za_cdi_file_load (argv[i], 0, &f, &e) < 0)
-        {
-          /* name the file even for errors that came without one */
-          for (struct za_err *x = e; x; x = x->next)
-            if (!x->file)
-              x->file = strdup (argv[i]);
-          za_err_append (&all, &e);
-          continue;
-        }
-      printf ("%s: valid (cdiVersion %s, kind %s, %zu device%s)\n", argv[i], f->spec.cdi_version.s,
-              f->spec.kind.s, f->spec.devices.n, f->spec.devices.n == 1 ? "" : "s");
-      za_cdi_file_free (f);
+      zagent_cdi_spec *s = NULL;
+      size_t n;
+      if (zagent_cdi_spec_load (&s, argv[i], &all) < 0)
+        continue;
+      n = zagent_cdi_spec_device_count (s);
+      printf ("%s: valid (cdiVersion %s, kind %s, %zu device%s)\n", argv[i], zagent_cdi_spec_version (s),
+              zagent_cdi_spec_kind (s), n, n == 1 ? "" : "s");
+      zagent_cdi_spec_free (s);
     }
   fflush (stdout);
   return all ? cli_exit_for (all) : 0;
 }
 
+/* The first NAME that is not a qualified CDI device name: its error.  */
 static int
-load_and_resolve (const char *cmd, struct cdi_cli *c, int argc, char **argv,
-                  struct za_cdi_registry **reg, struct za_cdi_plan *plan, struct za_err **err)
+check_names (const char *cmd, int argc, char **argv)
 {
+  zagent_error *err = NULL;
   if (optind >= argc)
     return cli_usage_error (cmd, "%s", "missing NAME (vendor/class=name)");
   for (int i = optind; i < argc; i++)
-    {
-      char buf[512];
-      const char *p = za_cdi_qualified_problem (argv[i], buf, sizeof buf);
-      if (p)
-        {
-          za_err_set (err, ZA_EINPUT, "%s", p);
-          return cli_exit_for (*err);
-        }
-    }
-  if (za_cdi_registry_load ((const char *const *) c->dirs.v, c->dirs.n, reg, err) < 0)
-    return cli_exit_for (*err);
-  print_registry_errors (*reg);
-  if (za_cdi_resolve (*reg, (const char *const *) argv + optind, (size_t) (argc - optind), plan, err) < 0)
-    {
-      za_cdi_registry_free (*reg);
-      *reg = NULL;
-      return cli_exit_for (*err);
-    }
+    if (zagent_cdi_name_check (argv[i], &err) < 0)
+      return cli_exit_for (err);
   return -1;
 }
 
@@ -199,102 +190,146 @@ static int
 cmd_resolve (int argc, char **argv)
 {
   struct cdi_cli c = { 0 };
-  struct za_cdi_registry *reg = NULL;
-  struct za_cdi_plan plan = { 0 };
-  struct za_err *err = NULL;
-  json_t *o;
-  char *s;
+  zagent_cdi_registry *reg = NULL;
+  zagent_error *err = NULL, *warn = NULL;
+  char *s = NULL;
   int ret = parse ("cdi resolve", argc, argv, &c, false, false);
   if (ret < 0)
-    ret = load_and_resolve ("cdi resolve", &c, argc, argv, &reg, &plan, &err);
-  za_strv_clear (&c.dirs);
+    ret = check_names ("cdi resolve", argc, argv);
+  if (ret < 0 && zagent_cdi_registry_load (&reg, c.dirs, c.ndirs, &warn, &err) < 0)
+    ret = cli_exit_for (err);
+  free (c.dirs);
   if (ret >= 0)
     return ret;
-  o = za_cdi_plan_to_json (&plan);
-  s = o ? json_dumps (o, JSON_INDENT (2)) : NULL;
-  if (s)
-    puts (s);
+  print_registry_warnings (&warn);
+  if (zagent_cdi_resolve (reg, (const char *const *) argv + optind, (size_t) (argc - optind), &s, &err) < 0)
+    ret = cli_exit_for (err);
   else
-    fputs ("zagent: out of memory\n", stderr);
+    {
+      puts (s);
+      ret = fflush (stdout) == 0 ? 0 : EXIT_SYSTEM;
+    }
   free (s);
-  json_decref (o);
-  za_cdi_plan_clear (&plan);
-  za_cdi_registry_free (reg);
-  return s && fflush (stdout) == 0 ? 0 : EXIT_SYSTEM;
+  zagent_cdi_registry_free (reg);
+  return ret;
 }
 
 static int
 cmd_inject (int argc, char **argv)
 {
   struct cdi_cli c = { 0 };
-  struct za_cdi_registry *reg = NULL;
-  struct za_cdi_plan plan = { 0 };
-  struct za_err *err = NULL;
-  cleanup_close int dfd = -1;
-  cleanup_free char *data = NULL, *out = NULL;
-  size_t len = 0;
-  json_t *cfg = NULL;
-  json_error_t jerr;
-  struct stat st;
-  struct za_host host = za_host_default ();
+  zagent_error *err = NULL, *warn = NULL;
   int ret = parse ("cdi inject", argc, argv, &c, true, false);
 
-  if (ret >= 0)
-    goto done;
-  if (!c.bundle)
+  if (ret < 0 && !c.bundle)
+    ret = cli_usage_error ("cdi inject", "%s", "missing -b BUNDLE");
+  if (ret < 0 && optind >= argc)
+    ret = cli_usage_error ("cdi inject", "%s", "missing NAME (vendor/class=name)");
+  if (ret < 0)
     {
-      ret = cli_usage_error ("cdi inject", "%s", "missing -b BUNDLE");
-      goto done;
+      ret = zagent_cdi_inject_bundle (c.bundle, (const char *const *) argv + optind, (size_t) (argc - optind),
+                                      c.dirs, c.ndirs, 0, &warn, &err);
+      print_registry_warnings (&warn);
+      ret = ret < 0 ? cli_exit_for (err) : 0;
     }
-  if (lstat (c.bundle, &st) == 0 && S_ISLNK (st.st_mode))
+  free (c.dirs);
+  return ret;
+}
+
+/* Hand over to nvidia-ctk (when installed and asked for).  */
+static int
+run_nvidia_ctk (const char *output)
+{
+  pid_t pid = fork ();
+  int status;
+  if (pid < 0)
     {
-      za_err_set (&err, ZA_EINPUT, "bundle directory `%s` is a symlink; refusing to follow it", c.bundle);
-      ret = cli_exit_for (err);
-      goto done;
+      fprintf (stderr, "zagent: fork: %s\n", strerror (errno));
+      return EXIT_SYSTEM;
     }
-  dfd = open (c.bundle, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (dfd < 0)
+  if (pid == 0)
     {
-      za_err_set (&err, errno == ENOENT || errno == ENOTDIR ? ZA_EINPUT : errno, "open bundle `%s`: %s",
-                  c.bundle, strerror (errno));
-      ret = cli_exit_for (err);
-      goto done;
+      if (output)
+        execlp ("nvidia-ctk", "nvidia-ctk", "cdi", "generate", "--output", output, (char *) NULL);
+      else
+        execlp ("nvidia-ctk", "nvidia-ctk", "cdi", "generate", (char *) NULL);
+      fprintf (stderr, "zagent: cannot run nvidia-ctk: %s\n", strerror (errno));
+      _exit (127);
     }
-  if (za_read_file_at (dfd, "config.json", 64u << 20, &data, &len, &err) < 0)
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return EXIT_SYSTEM;
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+    return 0;
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
+    return EXIT_INPUT;
+  fprintf (stderr, "zagent: nvidia-ctk cdi generate failed\n");
+  return EXIT_SYSTEM;
+}
+
+static int
+cmd_generate (int argc, char **argv)
+{
+  static const struct option longopts[] = { { "vendor", required_argument, NULL, 'v' },
+                                             { "output", required_argument, NULL, 'o' },
+                                             { "use-nvidia-ctk", no_argument, NULL, 'n' },
+                                             { "help", no_argument, NULL, 'h' },
+                                             { NULL, 0, NULL, 0 } };
+  const char *vendor = NULL, *output = NULL;
+  bool ctk = false;
+  zagent_error *err = NULL, *warn = NULL;
+  char *text = NULL;
+  int opt, ret;
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt_long (argc, argv, "+:o:h", longopts, NULL)) != -1)
+    switch (opt)
+      {
+      case 'v':
+        vendor = optarg;
+        break;
+      case 'o':
+        output = optarg;
+        break;
+      case 'n':
+        ctk = true;
+        break;
+      case 'h':
+        printf ("Usage: zagent cdi generate --vendor nvidia|amd|intel [-o FILE] [--use-nvidia-ctk]\n"
+                "Write a CDI spec for this host's GPUs (stdout without -o): one device per GPU\n"
+                "(0, 1, ..., NVIDIA also by UUID) and `all`, the control nodes, and for NVIDIA the\n"
+                "driver libraries, binaries and firmware mounted read-only. No vendor tool needed;\n"
+                "--use-nvidia-ctk delegates to `nvidia-ctk cdi generate`.\n");
+        return 0;
+      default:
+        return cli_bad_option ("cdi generate", opt, argv);
+      }
+  if (optind < argc)
+    return cli_usage_error ("cdi generate", "unexpected argument `%s`", argv[optind]);
+  if (!vendor)
+    return cli_usage_error ("cdi generate", "%s", "missing --vendor nvidia|amd|intel");
+  if (strcmp (vendor, "nvidia") && strcmp (vendor, "amd") && strcmp (vendor, "intel"))
+    return cli_usage_error ("cdi generate", "unknown vendor `%s` (nvidia, amd or intel)", vendor);
+  if (ctk)
     {
-      ret = cli_exit_for (err);
-      goto done;
+      if (strcmp (vendor, "nvidia"))
+        return cli_usage_error ("cdi generate", "%s", "--use-nvidia-ctk is for --vendor nvidia");
+      return run_nvidia_ctk (output);
     }
-  cfg = json_loadb (data, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!cfg)
+  ret = zagent_cdi_generate (vendor, NULL, &text, &warn, &err);
+  if (warn)
+    cli_print_errors (warn, "warning: ");
+  zagent_error_free (&warn);
+  if (ret < 0)
+    return cli_exit_for (err);
+  if (!output)
     {
-      struct za_mark m = { (unsigned) jerr.line, (unsigned) jerr.column };
-      cleanup_free char *p = NULL;
-      if (asprintf (&p, "%s/config.json", c.bundle) < 0)
-        p = NULL;
-      za_err_set_at (&err, p ? p : "config.json", &m, NULL, "invalid JSON: %s", jerr.text);
-      ret = cli_exit_for (err);
-      goto done;
+      puts (text);
+      ret = fflush (stdout) == 0 ? 0 : EXIT_SYSTEM;
     }
-  ret = load_and_resolve ("cdi inject", &c, argc, argv, &reg, &plan, &err);
-  if (ret >= 0)
-    goto done;
-  /* Everything happens in memory; config.json is replaced atomically.  */
-  if (za_cdi_apply (cfg, &plan, &host, &err) < 0
-      || !(out = json_dumps (cfg, JSON_INDENT (2)))
-      || za_write_file_atomic_at (dfd, "config.json", out, strlen (out), 0600, &err) < 0)
-    {
-      if (!err)
-        za_err_set (&err, ENOMEM, "out of memory");
-      ret = cli_exit_for (err);
-      goto done;
-    }
-  ret = 0;
-done:
-  json_decref (cfg);
-  za_cdi_plan_clear (&plan);
-  za_cdi_registry_free (reg);
-  za_strv_clear (&c.dirs);
+  else
+    ret = zagent_cdi_spec_write (output, text, &err) < 0 ? cli_exit_for (err) : 0;
+  free (text);
   return ret;
 }
 
@@ -316,7 +351,7 @@ cli_cmd_cdi (int argc, char **argv)
   if (!strcmp (sub, "inject"))
     return cmd_inject (argc - 1, argv + 1);
   if (!strcmp (sub, "generate"))
-    return cli_cdi_generate (argc - 1, argv + 1);
+    return cmd_generate (argc - 1, argv + 1);
   fprintf (stderr, "zagent cdi: unknown command `%s`\n%s", sub, usage_cdi);
   return EXIT_INPUT;
 }

@@ -124,6 +124,10 @@ cmp_errors (const void *a, const void *b)
   int r = strcmp (fx ? fx : "", fy ? fy : "");
   if (r)
     return r;
+  /* Within a file, what has no position (a summary such as "N more
+     problems not shown") comes after what has one.  */
+  if ((zagent_error_line (x->e) == 0) != (zagent_error_line (y->e) == 0))
+    return zagent_error_line (x->e) == 0 ? 1 : -1;
   if (zagent_error_line (x->e) != zagent_error_line (y->e))
     return zagent_error_line (x->e) < zagent_error_line (y->e) ? -1 : 1;
   if (zagent_error_column (x->e) != zagent_error_column (y->e))

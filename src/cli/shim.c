@@ -6,8 +6,6 @@
    nvidia-container-runtime plug in.  Everything else passes through.  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cdi/cdi.h"
-#include "util/cleanup.h"
-#include "util/fs.h"
-#include "util/strv.h"
-
-#define CDI_ANNOTATION_PREFIX "cdi.k8s.io/"
+#include "zagent.h"
 
 /* Global options of runc/crun/youki that take a value as the next word.  */
 static bool
@@ -31,6 +24,32 @@ global_takes_value (const char *a)
     if (!strcmp (a, v[i]))
       return true;
   return false;
+}
+
+/* The real path of the first executable NAME on $PATH (the default PATH
+   when unset) that is not EXCLUDE (a real path, or NULL); NULL if none.  */
+static char *
+path_lookup (const char *name, const char *exclude)
+{
+  const char *path = getenv ("PATH");
+  char *copy = strdup (path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  char *save = NULL, *found = NULL;
+  for (char *d = copy ? strtok_r (copy, ":", &save) : NULL; d && !found; d = strtok_r (NULL, ":", &save))
+    {
+      char *p = NULL, *real;
+      if (asprintf (&p, "%s/%s", d, name) < 0)
+        break;
+      if (access (p, X_OK) == 0 && (real = realpath (p, NULL)))
+        {
+          if (!exclude || strcmp (real, exclude))
+            found = real;
+          else
+            free (real);
+        }
+      free (p);
+    }
+  free (copy);
+  return found;
 }
 
 /* Set in the environment of the real runtime: a shim that finds it set
@@ -46,8 +65,8 @@ real_runtime (char *why, size_t wlen)
 {
   const char *env = getenv ("ZAGENT_SHIM_RUNTIME");
   const char *names[] = { "runc", "crun", "youki", NULL };
-  cleanup_free char *self = realpath ("/proc/self/exe", NULL);
-  cleanup_free char *rt = NULL;
+  char *self = realpath ("/proc/self/exe", NULL);
+  char *rt = NULL;
   struct stat me, st;
 
   /* Another shim ran us: ZAGENT_SHIM_RUNTIME of the two points at each
@@ -57,17 +76,17 @@ real_runtime (char *why, size_t wlen)
     {
       snprintf (why, wlen, "started by zagent-runtime (" SHIM_MARKER " is set): ZAGENT_SHIM_RUNTIME leads back to "
                            "a shim; set it to a real OCI runtime such as runc");
-      return NULL;
+      goto fail;
     }
   if (env && *env)
     rt = strdup (env);
   else
     for (int i = 0; names[i] && !rt; i++)
-      rt = za_path_lookup (names[i], self);
+      rt = path_lookup (names[i], self);
   if (!rt)
     {
       snprintf (why, wlen, "no OCI runtime found (runc, crun, youki); set ZAGENT_SHIM_RUNTIME");
-      return NULL;
+      goto fail;
     }
   /* The same file as this program, by any name: the path itself, a
      symlink or a hard link to it.  */
@@ -80,99 +99,14 @@ real_runtime (char *why, size_t wlen)
       else
         snprintf (why, wlen, "the runtime found on PATH, %s, is zagent-runtime itself; set ZAGENT_SHIM_RUNTIME",
                   rt);
-      return NULL;
+      goto fail;
     }
-  return steal_pointer (&rt);
-}
-
-static int
-cmp_str (const void *a, const void *b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-/* Device names from the annotations, keys in sorted order (Go's map order
-   is random; ours is stable).  */
-static int
-annotation_devices (json_t *cfg, struct za_strv *out, struct za_err **err)
-{
-  json_t *ann = json_object_get (cfg, "annotations"), *v;
-  const char *k;
-  cleanup_strv struct za_strv keys = { 0 };
-  if (!json_is_object (ann))
-    return 0;
-  json_object_foreach (ann, k, v)
-    if (!strncmp (k, CDI_ANNOTATION_PREFIX, strlen (CDI_ANNOTATION_PREFIX)) && za_strv_push (&keys, k) < 0)
-      return za_err_set (err, ENOMEM, "out of memory");
-  if (keys.n)
-    qsort (keys.v, keys.n, sizeof *keys.v, cmp_str);
-  for (size_t i = 0; i < keys.n; i++)
-    {
-      const char *val = json_string_value (json_object_get (ann, keys.v[i]));
-      cleanup_free char *copy = val ? strdup (val) : NULL;
-      char *save = NULL;
-      if (!copy)
-        return za_err_set (err, ZA_EINPUT, "annotation %s: not a string", keys.v[i]);
-      for (char *t = strtok_r (copy, ",", &save); t; t = strtok_r (NULL, ",", &save))
-        {
-          char buf[512];
-          const char *why = za_cdi_qualified_problem (t, buf, sizeof buf);
-          if (why)
-            return za_err_set (err, ZA_EINPUT, "annotation %s: invalid CDI device name \"%s\": %s", keys.v[i], t, why);
-          if (!za_strv_contains (out, t) && za_strv_push (out, t) < 0)
-            return za_err_set (err, ENOMEM, "out of memory");
-        }
-    }
-  return 0;
-}
-
-static int
-inject (const char *bundle, struct za_err **err)
-{
-  cleanup_close int dfd = open (bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  cleanup_free char *data = NULL, *out = NULL;
-  cleanup_strv struct za_strv names = { 0 };
-  struct za_cdi_registry *reg = NULL;
-  struct za_cdi_plan plan = { 0 };
-  struct za_host host = za_host_default ();
-  struct stat st;
-  json_error_t jerr;
-  size_t len;
-  json_t *cfg;
-  int ret = -1;
-
-  if (dfd < 0)
-    return za_err_set (err, errno, "open bundle `%s`: %s", bundle, strerror (errno));
-  if (za_read_file_at (dfd, "config.json", 64u << 20, &data, &len, err) < 0)
-    return -1;
-  cfg = json_loadb (data, len, 0, &jerr);
-  if (!cfg)
-    return za_err_set (err, ZA_EINPUT, "%s/config.json:%d:%d: %s", bundle, jerr.line, jerr.column, jerr.text);
-  if (annotation_devices (cfg, &names, err) < 0)
-    goto out;
-  if (names.n == 0)
-    {
-      ret = 0;
-      goto out;
-    }
-  if (za_cdi_registry_load (NULL, 0, &reg, err) < 0
-      || za_cdi_resolve (reg, (const char *const *) names.v, names.n, &plan, err) < 0
-      || za_cdi_apply (cfg, &plan, &host, err) < 0)
-    goto out;
-  out = json_dumps (cfg, JSON_INDENT (2));
-  if (!out)
-    {
-      za_err_set (err, ENOMEM, "out of memory");
-      goto out;
-    }
-  if (fstatat (dfd, "config.json", &st, 0) < 0)
-    st.st_mode = 0600;
-  ret = za_write_file_atomic_at (dfd, "config.json", out, strlen (out), st.st_mode & 07777, err);
-out:
-  za_cdi_plan_clear (&plan);
-  za_cdi_registry_free (reg);
-  json_decref (cfg);
-  return ret;
+  free (self);
+  return rt;
+fail:
+  free (rt);
+  free (self);
+  return NULL;
 }
 
 int
@@ -181,7 +115,7 @@ main (int argc, char **argv)
   int i = 1;
   const char *cmd = NULL, *bundle = ".";
   char why[PATH_MAX + 160];
-  cleanup_free char *rt = NULL;
+  char *rt = NULL;
 
   if (argc == 2 && (!strcmp (argv[1], "--help") || !strcmp (argv[1], "-h")))
     {
@@ -213,11 +147,12 @@ main (int argc, char **argv)
   if (setenv (SHIM_MARKER, "1", 1) < 0)
     {
       fprintf (stderr, "zagent-runtime: %s\n", strerror (errno));
+      free (rt);
       return 1;
     }
   if (cmd && !strcmp (cmd, "create"))
     {
-      struct za_err *err = NULL;
+      zagent_error *err = NULL;
       for (int k = i + 1; k < argc; k++)
         {
           if ((!strcmp (argv[k], "--bundle") || !strcmp (argv[k], "-b")) && k + 1 < argc)
@@ -227,20 +162,24 @@ main (int argc, char **argv)
           else if (!strncmp (argv[k], "-b=", 3))
             bundle = argv[k] + 3;
         }
-      if (inject (bundle, &err) < 0)
+      /* The same injection as `zagent cdi inject`, with the devices of
+         the annotations; spec dirs from $CDI_SPEC_DIRS or the defaults.  */
+      if (zagent_cdi_inject_bundle (bundle, NULL, 0, NULL, 0, ZAGENT_CDI_INJECT_ANNOTATIONS, NULL, &err) < 0)
         {
-          for (struct za_err *e = err; e; e = e->next)
+          for (const zagent_error *e = err; e; e = zagent_error_next (e))
             {
-              char *s = za_err_format (e);
-              fprintf (stderr, "zagent-runtime: %s\n", s ? s : e->msg);
+              char *s = zagent_error_format (e);
+              fprintf (stderr, "zagent-runtime: %s\n", s ? s : zagent_error_message (e));
               free (s);
             }
-          za_err_free (&err);
+          zagent_error_free (&err);
+          free (rt);
           return 1;
         }
     }
   argv[0] = rt;
   execv (rt, argv);
   fprintf (stderr, "zagent-runtime: cannot run %s: %s\n", rt, strerror (errno));
+  free (rt);
   return 1;
 }

@@ -184,7 +184,6 @@ int
 za_gpu_cdi_generate (const struct za_host *h, enum za_gpu_vendor vendor, json_t **out,
                      struct za_err **warn, struct za_err **err)
 {
-  static const char *const kinds[] = { "nvidia.com/gpu", "amd.com/gpu", "intel.com/gpu" };
   struct za_gpu_list l;
   json_t *spec = NULL, *devices, *edits, *nodes, *mounts, *env;
   struct za_strv all = { 0 }, ctl = { 0 };
@@ -201,8 +200,8 @@ za_gpu_cdi_generate (const struct za_host *h, enum za_gpu_vendor vendor, json_t 
       za_gpu_list_clear (&l);
       return za_err_set (err, ZA_EINPUT, "no %s GPUs found on this host", za_gpu_vendor_name (vendor));
     }
-  spec = json_pack ("{s:s, s:s, s:[], s:{s:[], s:[], s:[]}}", "cdiVersion", "", "kind", kinds[vendor], "devices",
-                    "containerEdits", "env", "deviceNodes", "mounts");
+  spec = json_pack ("{s:s, s:s, s:[], s:{s:[], s:[], s:[]}}", "cdiVersion", "", "kind",
+                    za_gpu_vendor_cdi_kind (vendor), "devices", "containerEdits", "env", "deviceNodes", "mounts");
   if (!spec)
     goto oom;
   devices = json_object_get (spec, "devices");

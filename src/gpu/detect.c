@@ -14,23 +14,36 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 
+/* Indexed by enum za_gpu_vendor.  */
+static const struct
+{
+  const char *name, *cdi_kind;
+} vendors[] = {
+  [ZA_GPU_NVIDIA] = { "nvidia", "nvidia.com/gpu" },
+  [ZA_GPU_AMD] = { "amd", "amd.com/gpu" },
+  [ZA_GPU_INTEL] = { "intel", "intel.com/gpu" },
+  [ZA_GPU_OTHER] = { "unknown", NULL },
+};
+
 enum za_gpu_vendor
 za_gpu_vendor_parse (const char *name)
 {
-  if (name && !strcmp (name, "nvidia"))
-    return ZA_GPU_NVIDIA;
-  if (name && !strcmp (name, "amd"))
-    return ZA_GPU_AMD;
-  if (name && !strcmp (name, "intel"))
-    return ZA_GPU_INTEL;
+  for (int v = 0; name && v < ZA_GPU_OTHER; v++)
+    if (!strcmp (name, vendors[v].name))
+      return (enum za_gpu_vendor) v;
   return ZA_GPU_OTHER;
 }
 
 const char *
 za_gpu_vendor_name (enum za_gpu_vendor v)
 {
-  static const char *const names[] = { "nvidia", "amd", "intel", "unknown" };
-  return names[v];
+  return vendors[v].name;
+}
+
+const char *
+za_gpu_vendor_cdi_kind (enum za_gpu_vendor v)
+{
+  return vendors[v].cdi_kind;
 }
 
 void

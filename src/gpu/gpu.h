@@ -15,10 +15,6 @@
 #include "util/err.h"
 #include "util/strv.h"
 
-/* The most GPUs one container may request (validation, passthrough):
-   more than any host has, and a bound on what a u32 count makes zagent
-   probe or list (4 billion render nodes would never finish).  */
-
 enum za_gpu_vendor
 {
   ZA_GPU_NVIDIA,
@@ -27,8 +23,12 @@ enum za_gpu_vendor
   ZA_GPU_OTHER,
 };
 
+/* The one mapping of vendors: `resources.gpu.vendor` names (exact,
+   case-sensitive), display names and CDI kinds.  */
 enum za_gpu_vendor za_gpu_vendor_parse (const char *name);
 const char *za_gpu_vendor_name (enum za_gpu_vendor v);
+/* nvidia.com/gpu, amd.com/gpu, intel.com/gpu; NULL for ZA_GPU_OTHER.  */
+const char *za_gpu_vendor_cdi_kind (enum za_gpu_vendor v);
 
 struct za_gpu_info
 {
@@ -89,6 +89,35 @@ struct za_gpu_plan
   size_t nrules;
 };
 
+/* How a GPU request is satisfied (reference §5.5).  */
+enum za_gpu_via
+{
+  ZA_GPU_VIA_NONE,        /* no request, or count 0: no GPU at all (§12 #17) */
+  ZA_GPU_VIA_PASSTHROUGH, /* the host's nodes, cgroup rules and visibility env */
+  ZA_GPU_VIA_CDI,         /* the vendor's CDI devices KIND=0 … KIND=count-1 */
+};
+
+struct za_gpu_route
+{
+  enum za_gpu_via via;
+  struct za_strv cdi_names; /* with ZA_GPU_VIA_CDI: the devices to inject */
+};
+
+struct za_cdi_registry;
+
+/* The one place that decides how GPU (NULL: no request) is satisfied.
+   A vendor with a CDI kind goes through CDI when the registry resolves
+   all of KIND=0 … KIND=count-1; the registry is loaded into *REG from
+   DIRS (none: auto-discovery) when first needed, and the caller frees
+   it.  When it does not resolve: with DIRS given (--cdi-dir) that is an
+   input error; otherwise the GPUs are passed through, quietly when no
+   spec of the kind exists (a host without CDI), with a warning when one
+   lacks the devices.  REG NULL: no CDI at all, passthrough.  */
+int za_gpu_route (const struct za_gpu_spec *gpu, const char *const *dirs, size_t ndirs,
+                  struct za_cdi_registry **reg, struct za_gpu_route *out,
+                  struct za_err **warn, struct za_err **err);
+void za_gpu_route_clear (struct za_gpu_route *r);
+
 struct za_gpu_ctx
 {
   const struct za_host *host;
@@ -97,13 +126,21 @@ struct za_gpu_ctx
   const char *service;
   unsigned replica;     /* 1-based */
   unsigned world_size;  /* replicas of the service (>= 1) */
-  bool via_cdi;         /* visibility and nodes come from CDI */
   bool privileged;      /* no extra cgroup rules needed */
 };
 
+/* The plan for GPU satisfied as ROUTE says: nothing for
+   ZA_GPU_VIA_NONE; visibility and nodes only with passthrough (CDI
+   brings its own); driver cgroup rules, sharing and distributed env
+   either way.  Passthrough compares the count with the host's GPUs.  */
 int za_gpu_plan_build (const struct za_gpu_ctx *c, const struct za_gpu_spec *gpu,
-                       struct za_gpu_plan *out, struct za_err **warn, struct za_err **err);
+                       const struct za_gpu_route *route, struct za_gpu_plan *out,
+                       struct za_err **warn, struct za_err **err);
 void za_gpu_plan_clear (struct za_gpu_plan *p);
+
+/* Tests only: when non-zero, the plan's Nth allocation from now on
+   fails (as if out of memory); counts down to 0.  */
+extern unsigned za_gpu_plan_fail_alloc;
 
 /* A CDI spec for this host's GPUs of VENDOR (without vendor tools): one
    device per GPU ("0", "1", …, NVIDIA also by UUID) and "all"; the

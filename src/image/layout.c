@@ -719,12 +719,12 @@ za_image_layout_prepare (const char *ref, const char *cache_dir, char **rootfs_o
   *config_out = NULL;
   if (za_image_dl_load (&e) < 0 || prepare (ref, cache_dir, rootfs_out, config_out, &w, &e) < 0)
     {
-      za_err_wrap (&e, "image `%s`", ref ? ref : "");
+      za_err_wrap_all (&e, "image `%s`", ref ? ref : "");
       za_err_append (err, &e);
       return -1;
     }
   if (w)
-    za_err_wrap (&w, "image `%s`", ref);
+    za_err_wrap_all (&w, "image `%s`", ref);
   if (warn)
     za_err_append (warn, &w);
   return 0;

@@ -549,7 +549,7 @@ za_up_remove_at (struct za_unpack *u, int dfd, const char *name, const char *ent
   za_up_wcache_drop (u);
   if (za_rmtree_at (dfd, name, &e) == 0)
     return 0;
-  za_err_wrap (&e, "%s: entry `%s`", u->blob, entry);
+  za_err_wrap_all (&e, "%s: entry `%s`", u->blob, entry);
   za_err_append (err, &e);
   return -1;
 }

@@ -203,8 +203,8 @@ read_secret (const struct za_secrets *sec, const struct za_secret_ref *r, char *
       int en = errno;
       if (en == ENOENT)
         return 0;
-      return za_err_set (err, en == ENOTDIR || en == EACCES ? ZA_EINPUT : en, "open secrets directory `%s`: %s",
-                         sec->dir, strerror (en));
+      return za_err_sys_as (err, en == ENOTDIR || en == EACCES ? ZA_EINPUT : en, en, "open secrets directory `%s`",
+                            sec->dir);
     }
   fd = open_beneath (dfd, rel);
   if (fd < 0)
@@ -225,12 +225,12 @@ read_secret (const struct za_secrets *sec, const struct za_secret_ref *r, char *
         case ENOMEM:
           return za_err_set (err, ENOMEM, "out of memory");
         default:
-          return za_err_set (err, en == ENOTDIR || en == EACCES ? ZA_EINPUT : en, "open `%s/%s`: %s", sec->dir,
-                             rel, strerror (en));
+          return za_err_sys_as (err, en == ENOTDIR || en == EACCES ? ZA_EINPUT : en, en, "open `%s/%s`", sec->dir,
+                                rel);
         }
     }
   if (fstat (fd, &st) < 0)
-    return za_err_set (err, errno, "stat `%s/%s`: %s", sec->dir, rel, strerror (errno));
+    return za_err_sys (err, errno, "stat `%s/%s`", sec->dir, rel);
   if (S_ISDIR (st.st_mode))
     return za_err_set (err, ZA_EINPUT, "`%s/%s` is a directory", sec->dir, rel);
   if (!S_ISREG (st.st_mode))
@@ -365,7 +365,7 @@ int
 za_env_resolve (const struct za_strmap *env, const struct za_secrets *sec, const char *file,
                 const char *path, struct za_strv *out, struct za_err **warn, struct za_err **err)
 {
-  int ret = 0;
+  struct za_errs errs = ZA_ERRS_INIT (ZA_ERRS_MAX), warns = ZA_ERRS_INIT (ZA_ERRS_MAX);
   size_t first = out->n;
   char p[1200];
   for (size_t i = 0; i < env->n; i++)
@@ -377,8 +377,7 @@ za_env_resolve (const struct za_strmap *env, const struct za_secrets *sec, const
       snprintf (p, sizeof p, "%s.%s", path, kv->key.s);
       if (!*kv->key.s || strchr (kv->key.s, '='))
         {
-          ret = za_err_set_at (err, file, &kv->key.m, p, "invalid environment variable name `%s`",
-                               kv->key.s);
+          za_errs_at (&errs, file, &kv->key.m, p, "invalid environment variable name `%s`", kv->key.s);
           continue;
         }
       if (strncmp (v, "$E:", 3) == 0)
@@ -390,40 +389,52 @@ za_env_resolve (const struct za_strmap *env, const struct za_secrets *sec, const
             hv = NULL;
           if (!hv)
             {
-              ret = za_err_set_at (err, file, &kv->val.m, p,
-                                   "environment variable '%s' referenced by $E:%s is not set", name, name);
+              za_errs_at (&errs, file, &kv->val.m, p, "environment variable '%s' referenced by $E:%s is not set",
+                          name, name);
               continue;
             }
           if (!*hv)
-            za_err_set_at (warn, file, &kv->val.m, p, "environment variable '%s' is set but empty", name);
+            za_errs_at (&warns, file, &kv->val.m, p, "environment variable '%s' is set but empty", name);
           v = hv;
         }
       else if (strncmp (v, "$S:", 3) == 0)
         {
-          if (resolve_secret (kv, v + 3, sec, file, p, &owned, err) < 0)
-            {
-              ret = -1;
-              continue;
-            }
+          struct za_err *e = NULL;
+          int r = resolve_secret (kv, v + 3, sec, file, p, &owned, &e);
+          za_errs_take (&errs, &e);
+          if (r < 0)
+            continue;
           v = owned;
         }
       {
         char *entry = NULL;
-        if (asprintf (&entry, "%s=%s", kv->key.s, v) < 0)
-          return za_err_set (err, ENOMEM, "out of memory");
         /* replaces earlier entries with this key: za_env_settle below */
-        if (za_strv_push_take (out, entry) < 0)
-          return za_err_set (err, ENOMEM, "out of memory");
+        if (asprintf (&entry, "%s=%s", kv->key.s, v) < 0 || za_strv_push_take (out, entry) < 0)
+          {
+            za_errs_set (&errs, ENOMEM, "out of memory");
+            goto done;
+          }
       }
     }
   if (za_env_settle (out, first) < 0)
-    return za_err_set (err, ENOMEM, "out of memory");
-  return ret;
+    za_errs_set (&errs, ENOMEM, "out of memory");
+done:
+  za_errs_finish (&warns, warn);
+  return za_errs_finish (&errs, err);
 }
 
 int
 za_env_check_refs (const struct za_strmap *env, const char *file, const char *path,
                    struct za_err **err)
+{
+  struct za_errs c = ZA_ERRS_INIT (ZA_ERRS_MAX);
+  za_env_check_refs_into (env, file, path, &c);
+  return za_errs_finish (&c, err);
+}
+
+int
+za_env_check_refs_into (const struct za_strmap *env, const char *file, const char *path,
+                        struct za_errs *c)
 {
   int ret = 0;
   char p[1200];
@@ -436,13 +447,13 @@ za_env_check_refs (const struct za_strmap *env, const char *file, const char *pa
       snprintf (p, sizeof p, "%s.%s", path, kv->key.s);
       if (!za_secret_ref_parse (kv->val.s + 3, &r))
         {
-          ret = za_err_set_at (err, file, &kv->val.m, p, "invalid secret reference syntax: %s", kv->val.s);
+          ret = za_errs_at (c, file, &kv->val.m, p, "invalid secret reference syntax: %s", kv->val.s);
           continue;
         }
       if (!za_secret_name_valid (r.name) || (r.service && !za_secret_name_valid (r.service)))
-        ret = za_err_set_at (err, file, &kv->val.m, p,
-                             "invalid secret name in %s (names start with a letter, then letters, digits, '_' or '-')",
-                             kv->val.s);
+        ret = za_errs_at (c, file, &kv->val.m, p,
+                          "invalid secret name in %s (names start with a letter, then letters, digits, '_' or '-')",
+                          kv->val.s);
       za_secret_ref_clear (&r);
     }
   return ret;

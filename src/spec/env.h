@@ -41,5 +41,8 @@ int za_env_resolve (const struct za_strmap *env, const struct za_secrets *sec,
 /* Check $S: syntax of every value without resolving (validation).  */
 int za_env_check_refs (const struct za_strmap *env, const char *file, const char *path,
                        struct za_err **err);
+/* The same, into a checker's collector; -1 if it found a problem.  */
+int za_env_check_refs_into (const struct za_strmap *env, const char *file, const char *path,
+                            struct za_errs *c);
 
 #endif

@@ -26,23 +26,16 @@
 struct vctx
 {
   const struct za_spec *spec;
-  struct za_err **err;
+  struct za_errs errs; /* every problem, up to ZA_ERRS_MAX */
   char path[1024];
-  size_t nerr;
 };
-
-/* Like the decoder, report at most this many problems: each one is
-   appended at the end of the chain, so thousands would be quadratic.  */
-#define MAX_REPORTED 100
 
 static int __attribute__ ((format (printf, 4, 5)))
 verr (struct vctx *v, const struct za_mark *m, const char *path, const char *fmt, ...)
 {
   va_list ap;
-  if (++v->nerr > MAX_REPORTED)
-    return -1;
   va_start (ap, fmt);
-  za_err_set_atv (v->err, ZA_EINPUT, v->spec->file, m, path, fmt, ap);
+  za_errs_atv (&v->errs, ZA_EINPUT, v->spec->file, m, path, fmt, ap);
   va_end (ap);
   return -1;
 }
@@ -145,7 +138,7 @@ check_endpoints (struct vctx *v, const struct za_list *eps, const char *base, bo
       free (names);
       if (!dup)
         {
-          za_err_set (v->err, ENOMEM, "out of memory");
+          za_errs_set (&v->errs, ENOMEM, "out of memory");
           return;
         }
     }
@@ -283,17 +276,22 @@ check_ulimits (struct vctx *v, const struct za_service *svc, const char *base)
 /* Capability and ulimit names: checked by validation, and again by the
    config generator for callers that skip validation (a typo must never
    silently drop a capability or a limit).  */
+static void
+check_names (struct vctx *v, const struct za_service *svc)
+{
+  char base[1100];
+  snprintf (base, sizeof base, "services.%s", svc->name);
+  check_caps (v, &svc->capabilities, base, "capabilities");
+  check_caps (v, &svc->cap_drop, base, "cap_drop");
+  check_ulimits (v, svc, base);
+}
+
 int
 za_service_check_names (const struct za_spec *spec, const struct za_service *svc, struct za_err **err)
 {
-  struct vctx v = { .spec = spec, .err = err };
-  size_t before = za_err_count (*err);
-  char base[1100];
-  snprintf (base, sizeof base, "services.%s", svc->name);
-  check_caps (&v, &svc->capabilities, base, "capabilities");
-  check_caps (&v, &svc->cap_drop, base, "cap_drop");
-  check_ulimits (&v, svc, base);
-  return za_err_count (*err) > before ? -1 : 0;
+  struct vctx v = { .spec = spec, .errs = ZA_ERRS_INIT (ZA_ERRS_MAX) };
+  check_names (&v, svc);
+  return za_errs_finish (&v.errs, err);
 }
 
 static bool
@@ -398,10 +396,10 @@ check_service (struct vctx *v, const struct za_service *svc)
 
   /* Beyond the reference: what would otherwise fail (or silently go
      wrong) when the bundle is built.  */
-  za_service_check_names (v->spec, svc, v->err);
+  check_names (v, svc);
   check_storage (v, svc, base);
   check_sysctls (v, &svc->sysctls, base);
-  za_env_check_refs (&svc->env, v->spec->file, P ("%s.env", base), v->err);
+  za_env_check_refs_into (&svc->env, v->spec->file, P ("%s.env", base), &v->errs);
   for (size_t i = 0; i < svc->devices.n; i++)
     {
       const struct za_device *dv = (const struct za_device *) svc->devices.v + i;
@@ -427,9 +425,8 @@ check_service (struct vctx *v, const struct za_service *svc)
 int
 za_spec_validate (const struct za_spec *s, struct za_err **err)
 {
-  struct vctx v = { .spec = s, .err = err };
+  struct vctx v = { .spec = s, .errs = ZA_ERRS_INIT (ZA_ERRS_MAX) };
   const struct za_deployment *d = &s->d;
-  size_t before = za_err_count (*err);
   char p[1200];
 
   if (d->version.s && strcmp (d->version.s, "v1") != 0)
@@ -478,5 +475,5 @@ za_spec_validate (const struct za_spec *s, struct za_err **err)
         verr (&v, &t->remote_port.m, P ("tunnels.%s.remote_port", d->tunnels.v[i].key.s),
               "invalid tunnel remote_port port: 0 (must be 0 or 1-65535)");
     }
-  return za_err_count (*err) > before ? -1 : 0;
+  return za_errs_finish (&v.errs, err);
 }

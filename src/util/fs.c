@@ -42,7 +42,7 @@ read_fd (int fd, const char *name, size_t max, char **out, size_t *len_out,
         {
           if (errno == EINTR)
             continue;
-          return za_err_set (err, errno, "read `%s`: %s", name, strerror (errno));
+          return za_err_sys (err, errno, "read `%s`", name);
         }
       if (n == 0)
         break;
@@ -83,18 +83,18 @@ open_regular (int dirfd, const char *name, int extra_flags, struct za_err **err)
     {
       int e = errno;
       /* A missing or unreadable input file is the caller's mistake.  */
-      return za_err_set (err, (e == ENOENT || e == EACCES || e == ENOTDIR || e == ELOOP) ? ZA_EINPUT : e,
-                         "open `%s`: %s", name, strerror (e));
+      return za_err_sys_as (err, (e == ENOENT || e == EACCES || e == ENOTDIR || e == ELOOP) ? ZA_EINPUT : e, e,
+                            "open `%s`", name);
     }
   if (fstat (fd, &st) < 0)
-    return za_err_set (err, errno, "stat `%s`: %s", name, strerror (errno));
+    return za_err_sys (err, errno, "stat `%s`", name);
   if (S_ISDIR (st.st_mode))
     return za_err_set (err, ZA_EINPUT, "`%s` is a directory", name);
   if (!S_ISREG (st.st_mode))
     return za_err_set (err, ZA_EINPUT, "`%s` is not a regular file", name);
   fl = fcntl (fd, F_GETFL);
   if (fl < 0 || fcntl (fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
-    return za_err_set (err, errno, "fcntl `%s`: %s", name, strerror (errno));
+    return za_err_sys (err, errno, "fcntl `%s`", name);
   return steal_fd (&fd);
 }
 
@@ -139,8 +139,8 @@ za_read_input (const char *path, size_t max, char **out, size_t *len_out, struct
   if (fd < 0)
     {
       int e = errno;
-      return za_err_set (err, (e == ENOENT || e == EACCES || e == ENOTDIR || e == ELOOP) ? ZA_EINPUT : e,
-                         "open `%s`: %s", path, strerror (e));
+      return za_err_sys_as (err, (e == ENOENT || e == EACCES || e == ENOTDIR || e == ELOOP) ? ZA_EINPUT : e, e,
+                            "open `%s`", path);
     }
   if (fstat (fd, &st) == 0 && S_ISDIR (st.st_mode))
     return za_err_set (err, ZA_EINPUT, "`%s` is a directory", path);
@@ -182,7 +182,7 @@ za_write_file_atomic_at (int dirfd, const char *name, const void *data,
         return za_err_set (err, ENAMETOOLONG, "file name `%s` too long", name);
       fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
       if (fd < 0 && (errno != EEXIST || attempt > 100))
-        return za_err_set (err, errno, "create `%s`: %s", tmp, strerror (errno));
+        return za_err_sys (err, errno, "create `%s`", tmp);
       /* The lock marks the temp file as live for za_remove_stale_temps_at;
          the kernel drops it when we die.  A cleaner that got in between
          the create and the lock has unlinked the name: take another.  */
@@ -205,13 +205,13 @@ za_write_file_atomic_at (int dirfd, const char *name, const void *data,
     }
   /* The umask must not widen or narrow what we promise (0600 for config).  */
   if (fchmod (fd, mode) < 0)
-    ret = za_err_set (err, errno, "chmod `%s`: %s", tmp, strerror (errno));
+    ret = za_err_sys (err, errno, "chmod `%s`", tmp);
   if (ret == 0 && za_write_all (fd, data, len) < 0)
-    ret = za_err_set (err, errno, "write `%s`: %s", tmp, strerror (errno));
+    ret = za_err_sys (err, errno, "write `%s`", tmp);
   if (ret == 0 && fsync (fd) < 0)
-    ret = za_err_set (err, errno, "fsync `%s`: %s", tmp, strerror (errno));
+    ret = za_err_sys (err, errno, "fsync `%s`", tmp);
   if (ret == 0 && renameat (dirfd, tmp, dirfd, name) < 0)
-    ret = za_err_set (err, errno, "rename `%s` to `%s`: %s", tmp, name, strerror (errno));
+    ret = za_err_sys (err, errno, "rename `%s` to `%s`", tmp, name);
   if (ret < 0)
     unlinkat (dirfd, tmp, 0);
   return ret;
@@ -286,14 +286,14 @@ za_mkdir_p (const char *path, mode_t mode, struct za_err **err)
         continue;
       *s = '\0';
       if (mkdir (p, 0755) < 0 && errno != EEXIST)
-        return za_err_set (err, errno, "mkdir `%s`: %s", p, strerror (errno));
+        return za_err_sys (err, errno, "mkdir `%s`", p);
       *s = '/';
     }
   if (mkdir (p, mode) < 0)
     {
       struct stat st;
       if (errno != EEXIST)
-        return za_err_set (err, errno, "mkdir `%s`: %s", p, strerror (errno));
+        return za_err_sys (err, errno, "mkdir `%s`", p);
       if (stat (p, &st) < 0 || !S_ISDIR (st.st_mode))
         return za_err_set (err, ZA_EINPUT, "`%s` exists and is not a directory", p);
     }
@@ -308,7 +308,7 @@ rm_rf_fd (int dfd, const char *name, dev_t dev, struct za_err **err)
     {
       if (errno == ENOENT)
         return 0;
-      return za_err_set (err, errno, "stat `%s`: %s", name, strerror (errno));
+      return za_err_sys (err, errno, "stat `%s`", name);
     }
   if (S_ISDIR (st.st_mode))
     {
@@ -324,12 +324,12 @@ rm_rf_fd (int dfd, const char *name, dev_t dev, struct za_err **err)
         fchmodat (dfd, name, (st.st_mode & 07777) | 0700, 0);
       fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0)
-        return za_err_set (err, errno, "open `%s`: %s", name, strerror (errno));
+        return za_err_sys (err, errno, "open `%s`", name);
       d = fdopendir (fd);
       if (!d)
         {
           close (fd);
-          return za_err_set (err, errno, "opendir `%s`: %s", name, strerror (errno));
+          return za_err_sys (err, errno, "opendir `%s`", name);
         }
       while ((de = readdir (d)))
         {
@@ -339,11 +339,11 @@ rm_rf_fd (int dfd, const char *name, dev_t dev, struct za_err **err)
             return -1;
         }
       if (unlinkat (dfd, name, AT_REMOVEDIR) < 0)
-        return za_err_set (err, errno, "rmdir `%s`: %s", name, strerror (errno));
+        return za_err_sys (err, errno, "rmdir `%s`", name);
       return 0;
     }
   if (unlinkat (dfd, name, 0) < 0 && errno != ENOENT)
-    return za_err_set (err, errno, "unlink `%s`: %s", name, strerror (errno));
+    return za_err_sys (err, errno, "unlink `%s`", name);
   return 0;
 }
 
@@ -352,7 +352,7 @@ za_rm_rf_at (int dirfd, const char *name, struct za_err **err)
 {
   struct stat st;
   if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? 0 : za_err_set (err, errno, "stat `%s`: %s", name, strerror (errno));
+    return errno == ENOENT ? 0 : za_err_sys (err, errno, "stat `%s`", name);
   return rm_rf_fd (dirfd, name, st.st_dev, err);
 }
 

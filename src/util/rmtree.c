@@ -45,7 +45,7 @@ open_dir (int parent, const char *name, const struct stat *st, struct za_err **e
     fchmodat (parent, name, (st->st_mode & 07777) | 0700, 0);
   fd = openat (parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
-    return za_err_set (err, errno, "open `%s`: %s", name, strerror (errno));
+    return za_err_sys (err, errno, "open `%s`", name);
   if (fstat (fd, &fst) < 0 || fst.st_dev != st->st_dev || fst.st_ino != st->st_ino)
     {
       close (fd);
@@ -69,7 +69,7 @@ scan (int fd, const char *name, struct frame *f, struct za_err **err)
       int e = errno;
       if (lfd >= 0)
         close (lfd);
-      return za_err_set (err, e, "opendir `%s`: %s", name, strerror (e));
+      return za_err_sys (err, e, "opendir `%s`", name);
     }
   for (errno = 0; (de = readdir (d)); errno = 0)
     {
@@ -85,14 +85,14 @@ scan (int fd, const char *name, struct frame *f, struct za_err **err)
         return za_err_set (err, ENOMEM, "out of memory");
     }
   if (errno)
-    return za_err_set (err, errno, "readdir `%s`: %s", name, strerror (errno));
+    return za_err_sys (err, errno, "readdir `%s`", name);
   for (size_t i = 0; i < files.n; i++)
     if (unlinkat (fd, files.v[i], 0) < 0 && errno != ENOENT)
       {
         /* a directory that appeared under the same name: take it too */
         if (errno == EISDIR && za_strv_push (&f->subdirs, files.v[i]) == 0)
           continue;
-        return za_err_set (err, errno, "unlink `%s`: %s", files.v[i], strerror (errno));
+        return za_err_sys (err, errno, "unlink `%s`", files.v[i]);
       }
   return 0;
 }
@@ -108,11 +108,11 @@ za_rmtree_at (int dirfd, const char *name, struct za_err **err)
   int rc = -1;
 
   if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? 0 : za_err_set (err, errno, "stat `%s`: %s", name, strerror (errno));
+    return errno == ENOENT ? 0 : za_err_sys (err, errno, "stat `%s`", name);
   if (!S_ISDIR (st.st_mode))
     {
       if (unlinkat (dirfd, name, 0) < 0 && errno != ENOENT)
-        return za_err_set (err, errno, "unlink `%s`: %s", name, strerror (errno));
+        return za_err_sys (err, errno, "unlink `%s`", name);
       return 0;
     }
   dev = st.st_dev;
@@ -160,14 +160,14 @@ za_rmtree_at (int dirfd, const char *name, struct za_err **err)
                 {
                   if (errno == ENOENT)
                     continue;
-                  za_err_set (err, errno, "stat `%s`: %s", child, strerror (errno));
+                  za_err_sys (err, errno, "stat `%s`", child);
                   goto out;
                 }
               if (!S_ISDIR (st.st_mode))
                 {
                   if (unlinkat (cur, child, 0) < 0 && errno != ENOENT)
                     {
-                      za_err_set (err, errno, "unlink `%s`: %s", child, strerror (errno));
+                      za_err_sys (err, errno, "unlink `%s`", child);
                       goto out;
                     }
                   continue;
@@ -191,7 +191,7 @@ za_rmtree_at (int dirfd, const char *name, struct za_err **err)
               cur = -1;
               if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
                 {
-                  za_err_set (err, errno, "rmdir `%s`: %s", name, strerror (errno));
+                  za_err_sys (err, errno, "rmdir `%s`", name);
                   goto out;
                 }
               rc = 0;
@@ -214,7 +214,7 @@ za_rmtree_at (int dirfd, const char *name, struct za_err **err)
           }
           if (unlinkat (cur, top->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
             {
-              za_err_set (err, errno, "rmdir `%s`: %s", top->name, strerror (errno));
+              za_err_sys (err, errno, "rmdir `%s`", top->name);
               goto out;
             }
           frame_clear (top);

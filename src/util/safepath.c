@@ -18,7 +18,7 @@ za_safepath_check_trusted (int fd, const char *shown, struct za_err **err)
 {
   struct stat st;
   if (fstat (fd, &st) < 0)
-    return za_err_set (err, errno, "stat `%s`: %s", shown, strerror (errno));
+    return za_err_sys (err, errno, "stat `%s`", shown);
   if (st.st_uid != 0 && st.st_uid != geteuid ())
     return za_err_set (err, ZA_EINPUT,
                        "`%s` belongs to uid %u, not to you or root; refusing a path another user can change",
@@ -38,7 +38,7 @@ za_safepath_check_private (int fd, const char *shown, struct za_err **err)
 {
   struct stat st;
   if (fstat (fd, &st) < 0)
-    return za_err_set (err, errno, "stat `%s`: %s", shown, strerror (errno));
+    return za_err_sys (err, errno, "stat `%s`", shown);
   if (st.st_uid != geteuid ())
     return za_err_set (err, ZA_EINPUT, "`%s` belongs to uid %u, not to you (uid %u); refusing to trust it", shown,
                        (unsigned) st.st_uid, (unsigned) geteuid ());
@@ -56,7 +56,7 @@ open_error (int dfd, const char *name, const char *shown, int len, int e, struct
   struct stat st;
   if ((e == ELOOP || e == ENOTDIR) && fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode))
     return za_err_set (err, ZA_EINPUT, "`%.*s` is a symlink; refusing to follow it", len, shown);
-  return za_err_set (err, e, "open `%.*s`: %s", len, shown, strerror (e));
+  return za_err_sys (err, e, "open `%.*s`", len, shown);
 }
 
 /* Open DFD/NAME as a directory, creating it when asked.  A directory we
@@ -72,7 +72,7 @@ open_component (int dfd, const char *name, int flags, const char *shown, int len
       if (mkdirat (dfd, name, 0755) == 0)
         made = true;
       else if (errno != EEXIST)
-        return za_err_set (err, errno, "mkdir `%.*s`: %s", len, shown, strerror (errno));
+        return za_err_sys (err, errno, "mkdir `%.*s`", len, shown);
       fd = openat (dfd, name, DIR_FLAGS);
     }
   if (fd < 0)
@@ -124,7 +124,7 @@ walk (const char *path, int flags, char **last_out, struct za_err **err)
   top = path[0] == '/' ? "/" : ".";
   fd = open (top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    return za_err_set (err, errno, "open `%s`: %s", top, strerror (errno));
+    return za_err_sys (err, errno, "open `%s`", top);
   if ((flags & ZA_SAFEPATH_TRUSTED) && za_safepath_check_trusted (fd, top, err) < 0)
     return -1;
   stop = last_out ? n - 1 : n;

@@ -1,614 +1,18 @@
+/* The schema walker: one generic decoder for every field table
+   (yaml/decode.h).  Scalar typing is in yaml/scalar.c, errors and paths
+   in yaml/dctx.c.  */
 #define _GNU_SOURCE
-#include "decode.h"
+#include "yaml/decode_int.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "util/duration.h"
-
-/* ---- scalar typing (serde_yaml 0.9 / YAML 1.2 core) ---------------- */
-
-static bool
-is_core_tag (const char *tag, const char *what)
-{
-  return tag && strncmp (tag, "tag:yaml.org,2002:", 18) == 0 && strcmp (tag + 18, what) == 0;
-}
-
-/* "Leading zero(s) followed by digits is a string" (YAML 1.2): 01777.  */
-static bool
-digits_but_not_number (const char *s)
-{
-  if (*s == '-' || *s == '+')
-    s++;
-  if (s[0] != '0' || s[1] == '\0')
-    return false;
-  for (s++; *s; s++)
-    if (!isdigit ((unsigned char) *s))
-      return false;
-  return true;
-}
-
-static bool
-all_in (const char *s, int base)
-{
-  if (!*s)
-    return false;
-  for (; *s; s++)
-    {
-      int c = (unsigned char) *s, d;
-      if (isdigit (c))
-        d = c - '0';
-      else if (isxdigit (c))
-        d = 10 + tolower (c) - 'a';
-      else
-        return false;
-      if (d >= base)
-        return false;
-    }
-  return true;
-}
-
-/* Parse an integer the way serde_yaml does: optional sign, then 0x/0o/0b
-   or decimal.  Sets *MAG and *NEG; false when the text is not an integer.
-   *FITS tells whether the magnitude fits in 64 bits.  */
-static bool
-parse_yaml_int (const char *s, uint64_t *mag, bool *neg, bool *fits)
-{
-  const char *p = s;
-  int base = 10;
-  *neg = false;
-  if (*p == '+' || *p == '-')
-    {
-      *neg = *p == '-';
-      p++;
-    }
-  if (p[0] == '0' && (p[1] == 'x' || p[1] == 'o' || p[1] == 'b'))
-    {
-      base = p[1] == 'x' ? 16 : p[1] == 'o' ? 8 : 2;
-      p += 2;
-    }
-  else if (digits_but_not_number (s))
-    return false;
-  if (!all_in (p, base))
-    return false;
-  *fits = true;
-  *mag = 0;
-  for (; *p; p++)
-    {
-      int c = (unsigned char) *p;
-      uint64_t d = (uint64_t) (isdigit (c) ? c - '0' : 10 + tolower (c) - 'a');
-      if (__builtin_mul_overflow (*mag, (uint64_t) base, mag)
-          || __builtin_add_overflow (*mag, d, mag))
-        *fits = false;
-    }
-  return true;
-}
-
-/* Rust's f64 grammar without inf/nan words; serde_yaml only accepts finite
-   results, plus the YAML spellings .inf/-.inf/.nan.  */
-static bool
-parse_yaml_float (const char *s, double *out)
-{
-  const char *p = s;
-  bool digits = false;
-  static const char *const inf[] = { ".inf", ".Inf", ".INF" };
-  static const char *const nan_[] = { ".nan", ".NaN", ".NAN" };
-  const char *u = *s == '+' ? s + 1 : s;
-  for (int i = 0; i < 3; i++)
-    {
-      if (strcmp (u, inf[i]) == 0)
-        return *out = INFINITY, true;
-      if (s[0] == '-' && strcmp (s + 1, inf[i]) == 0)
-        return *out = -INFINITY, true;
-      if (strcmp (s, nan_[i]) == 0)
-        return *out = NAN, true;
-    }
-  if (*p == '+' || *p == '-')
-    p++;
-  while (isdigit ((unsigned char) *p))
-    p++, digits = true;
-  if (*p == '.')
-    {
-      p++;
-      while (isdigit ((unsigned char) *p))
-        p++, digits = true;
-    }
-  if (!digits)
-    return false;
-  if (*p == 'e' || *p == 'E')
-    {
-      bool ed = false;
-      p++;
-      if (*p == '+' || *p == '-')
-        p++;
-      while (isdigit ((unsigned char) *p))
-        p++, ed = true;
-      if (!ed)
-        return false;
-    }
-  if (*p)
-    return false;
-  errno = 0;
-  *out = strtod (s, NULL);
-  return isfinite (*out);
-}
-
-enum za_scalar_kind
-za_scalar_classify (const struct za_node *n)
-{
-  const char *v = n->value;
-  uint64_t mag;
-  bool neg, fits;
-  double d;
-
-  if (n->type != ZA_NODE_SCALAR)
-    return ZA_SK_STR;
-  if (n->tag && is_core_tag (n->tag, "str"))
-    return ZA_SK_STR;
-  if (!n->plain)
-    return ZA_SK_STR;
-  if (!*v || !strcmp (v, "~") || !strcmp (v, "null") || !strcmp (v, "Null") || !strcmp (v, "NULL"))
-    return ZA_SK_NULL;
-  if (!strcmp (v, "true") || !strcmp (v, "True") || !strcmp (v, "TRUE") || !strcmp (v, "false")
-      || !strcmp (v, "False") || !strcmp (v, "FALSE"))
-    return ZA_SK_BOOL;
-  if (parse_yaml_int (v, &mag, &neg, &fits))
-    return ZA_SK_INT;
-  /* serde_yaml checks digits_but_not_number before the float parse too:
-     01777 is a string, not the float 1777.  */
-  if (!digits_but_not_number (v) && parse_yaml_float (v, &d))
-    return ZA_SK_FLOAT;
-  return ZA_SK_STR;
-}
-
-bool
-za_scalar_int (const struct za_node *n, int64_t *i, uint64_t *u, bool *neg)
-{
-  uint64_t mag;
-  bool fits;
-  if (!parse_yaml_int (n->value, &mag, neg, &fits) || !fits)
-    return false;
-  *u = mag;
-  if (*neg)
-    {
-      if (mag > (uint64_t) INT64_MAX + 1)
-        return false;
-      *i = mag == (uint64_t) INT64_MAX + 1 ? INT64_MIN : -(int64_t) mag;
-      *u = 0;
-    }
-  else
-    *i = mag > INT64_MAX ? INT64_MAX : (int64_t) mag;
-  return true;
-}
-
-static bool
-scalar_bool (const struct za_node *n)
-{
-  return n->value[0] == 't' || n->value[0] == 'T';
-}
-
-/* ---- YAML 1.1 (go-yaml v2) ------------------------------------------ */
-
-static const char *const bool11_true[] = { "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
-                                           "on", "On", "ON", NULL };
-static const char *const bool11_false[] = { "n", "N", "no", "No", "NO", "false", "False", "FALSE",
-                                            "off", "Off", "OFF", NULL };
-
-static int
-bool11 (const char *v)
-{
-  for (int i = 0; bool11_true[i]; i++)
-    if (!strcmp (v, bool11_true[i]))
-      return 1;
-  for (int i = 0; bool11_false[i]; i++)
-    if (!strcmp (v, bool11_false[i]))
-      return 0;
-  return -1;
-}
-
-/* go-yaml v2: underscores removed, then strconv.ParseInt (base 0: 0x, 0o,
-   0b, leading 0 = octal), then ParseUint; "0b…" also explicitly.  Writes
-   the decimal text into BUF.  */
-static bool
-int11 (const char *v, char *buf, size_t len, int64_t *iv, uint64_t *uv, bool *neg)
-{
-  char plain[96];
-  size_t n = 0;
-  const char *p;
-  int base = 10;
-  uint64_t mag = 0;
-  for (p = v; *p && n + 1 < sizeof plain; p++)
-    if (*p != '_')
-      plain[n++] = *p;
-  if (*p)
-    return false;
-  plain[n] = '\0';
-  p = plain;
-  *neg = false;
-  if (*p == '+' || *p == '-')
-    *neg = *p++ == '-';
-  if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-    base = 16, p += 2;
-  else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O'))
-    base = 8, p += 2;
-  else if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B'))
-    base = 2, p += 2;
-  else if (p[0] == '0' && p[1])
-    base = 8, p += 1;
-  if (!all_in (p, base))
-    return false;
-  for (; *p; p++)
-    {
-      int c = (unsigned char) *p;
-      uint64_t d = (uint64_t) (isdigit (c) ? c - '0' : 10 + tolower (c) - 'a');
-      if (__builtin_mul_overflow (mag, (uint64_t) base, &mag) || __builtin_add_overflow (mag, d, &mag))
-        return false;
-    }
-  if (*neg && mag > (uint64_t) INT64_MAX + 1)
-    return false;
-  *uv = mag;
-  *iv = *neg ? (mag == (uint64_t) INT64_MAX + 1 ? INT64_MIN : -(int64_t) mag)
-             : (mag > INT64_MAX ? INT64_MAX : (int64_t) mag);
-  if (*neg && mag == 0)
-    *neg = false;
-  if (buf)
-    snprintf (buf, len, "%s%" PRIu64, *neg ? "-" : "", mag);
-  return true;
-}
-
-/* ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ (after removing
-   underscores), plus the .inf/.nan spellings.  */
-static bool
-float11 (const char *v, double *out)
-{
-  char plain[128];
-  size_t n = 0;
-  const char *p;
-  static const char *const inf[] = { ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", NULL };
-  static const char *const ninf[] = { "-.inf", "-.Inf", "-.INF", NULL };
-  static const char *const nan_[] = { ".nan", ".NaN", ".NAN", NULL };
-  for (int i = 0; inf[i]; i++)
-    if (!strcmp (v, inf[i]))
-      return *out = INFINITY, true;
-  for (int i = 0; ninf[i]; i++)
-    if (!strcmp (v, ninf[i]))
-      return *out = -INFINITY, true;
-  for (int i = 0; nan_[i]; i++)
-    if (!strcmp (v, nan_[i]))
-      return *out = NAN, true;
-  /* A scalar starting with '.' goes straight to strconv.ParseFloat, which
-     takes an underscore only between two digits; others have all their
-     underscores removed first.  */
-  if (v[0] == '.')
-    for (p = strchr (v, '_'); p; p = strchr (p + 1, '_'))
-      if (!isdigit ((unsigned char) p[-1]) || !isdigit ((unsigned char) p[1]))
-        return false;
-  for (p = v; *p && n + 1 < sizeof plain; p++)
-    if (*p != '_')
-      plain[n++] = *p;
-  if (*p)
-    return false;
-  plain[n] = '\0';
-  p = plain;
-  if (*p == '+' || *p == '-')
-    p++;
-  if (*p == '.')
-    {
-      p++;
-      if (!isdigit ((unsigned char) *p))
-        return false;
-      while (isdigit ((unsigned char) *p))
-        p++;
-    }
-  else
-    {
-      if (!isdigit ((unsigned char) *p))
-        return false;
-      while (isdigit ((unsigned char) *p))
-        p++;
-      if (*p == '.')
-        for (p++; isdigit ((unsigned char) *p); p++)
-          ;
-    }
-  if (*p == 'e' || *p == 'E')
-    {
-      p++;
-      if (*p == '+' || *p == '-')
-        p++;
-      if (!isdigit ((unsigned char) *p))
-        return false;
-      while (isdigit ((unsigned char) *p))
-        p++;
-    }
-  if (*p)
-    return false;
-  /* ParseFloat fails on overflow (1e400): go-yaml then keeps the text as
-     a string.  Underflow is not an error (1e-400 is 0).  */
-  *out = strtod (plain, NULL);
-  return !isinf (*out);
-}
-
-enum za_scalar_kind
-za_scalar_classify11 (const struct za_node *n)
-{
-  const char *v = n->value;
-  int64_t i;
-  uint64_t u;
-  bool neg;
-  double d;
-  if (n->type != ZA_NODE_SCALAR || !n->plain || (n->tag && is_core_tag (n->tag, "str")))
-    return ZA_SK_STR;
-  if (!*v || !strcmp (v, "~") || !strcmp (v, "null") || !strcmp (v, "Null") || !strcmp (v, "NULL"))
-    return ZA_SK_NULL;
-  if (bool11 (v) >= 0)
-    return ZA_SK_BOOL;
-  if (int11 (v, NULL, 0, &i, &u, &neg))
-    return ZA_SK_INT;
-  if (float11 (v, &d))
-    return ZA_SK_FLOAT;
-  return ZA_SK_STR;
-}
-
-/* strconv.FormatFloat (f, 'g', -1, 32), what sigs.k8s.io/yaml uses to turn
-   a YAML float into a string field: the value is first rounded to a
-   float32 (1e39 -> +Inf, 1e-46 -> 0), then printed with the shortest
-   digits that round trip as a float32; for that shortest form Go switches
-   to the exponent notation when the exponent is < -4 or >= 6.  */
-static void
-go_format_g (double d, char *buf, size_t len)
-{
-  char e[64];
-  int prec, exp;
-  float f = (float) d;
-  if (isnan (f))
-    {
-      snprintf (buf, len, "NaN");
-      return;
-    }
-  if (isinf (f))
-    {
-      snprintf (buf, len, f > 0 ? "+Inf" : "-Inf");
-      return;
-    }
-  for (prec = 0; prec < 9; prec++)
-    {
-      snprintf (e, sizeof e, "%.*e", prec, (double) f);
-      if (strtof (e, NULL) == f)
-        break;
-    }
-  exp = atoi (strchr (e, 'e') + 1);
-  if (exp < -4 || exp >= 6)
-    snprintf (buf, len, "%.*e", prec, (double) f);
-  else
-    snprintf (buf, len, "%.*f", prec - exp > 0 ? prec - exp : 0, (double) f);
-}
-
-const char *
-za_scalar_canonical11 (struct za_arena *a, const struct za_node *n)
-{
-  char buf[64];
-  int64_t i;
-  uint64_t u;
-  bool neg;
-  double d;
-  switch (za_scalar_classify11 (n))
-    {
-    case ZA_SK_NULL:
-      return "";
-    case ZA_SK_BOOL:
-      return bool11 (n->value) ? "true" : "false";
-    case ZA_SK_INT:
-      int11 (n->value, buf, sizeof buf, &i, &u, &neg);
-      return za_arena_strdup (a, buf);
-    case ZA_SK_FLOAT:
-      float11 (n->value, &d);
-      go_format_g (d, buf, sizeof buf);
-      return za_arena_strdup (a, buf);
-    case ZA_SK_STR:
-      break;
-    }
-  return NULL;
-}
-
-/* ---- errors and paths ---------------------------------------------- */
-
-static void
-quote_into (char *buf, size_t len, const char *s, size_t slen)
-{
-  size_t o = 0;
-  if (len < 8)
-    {
-      if (len)
-        buf[0] = '\0';
-      return;
-    }
-  buf[o++] = '"';
-  for (size_t i = 0; i < slen && o + 8 < len; i++)
-    {
-      unsigned char c = (unsigned char) s[i];
-      if (c == '"' || c == '\\')
-        {
-          buf[o++] = '\\';
-          buf[o++] = (char) c;
-        }
-      else if (c < 0x20 || c == 0x7f)
-        o += (size_t) snprintf (buf + o, len - o, "\\x%02x", c);
-      else
-        buf[o++] = (char) c;
-      if (i == 63 && slen > 64)
-        {
-          memcpy (buf + o, "...", 3);
-          o += 3;
-          break;
-        }
-    }
-  buf[o++] = '"';
-  buf[o] = '\0';
-}
-
-const char *
-za_node_describe (const struct za_node *n, char *buf, size_t len)
-{
-  char q[128];
-  if (!n)
-    return "nothing";
-  switch (n->type)
-    {
-    case ZA_NODE_SEQ:
-      return "a list";
-    case ZA_NODE_MAP:
-      return "a mapping";
-    case ZA_NODE_SCALAR:
-      break;
-    }
-  switch (za_scalar_classify (n))
-    {
-    case ZA_SK_NULL:
-      return "null";
-    case ZA_SK_BOOL:
-      snprintf (buf, len, "boolean %s", scalar_bool (n) ? "true" : "false");
-      return buf;
-    case ZA_SK_INT:
-      snprintf (buf, len, "integer %s", n->value);
-      return buf;
-    case ZA_SK_FLOAT:
-      snprintf (buf, len, "floating point %s", n->value);
-      return buf;
-    case ZA_SK_STR:
-      break;
-    }
-  quote_into (q, sizeof q, n->value, n->len);
-  snprintf (buf, len, "string %s", q);
-  return buf;
-}
-
-static bool schema_has_key (const struct za_schema *s, const char *key, int depth);
-
-static bool
-fields_have_key (const struct za_field *fields, size_t nfields, const char *key, int depth)
-{
-  for (size_t i = 0; i < nfields; i++)
-    if (!strcmp (fields[i].name, key) || (fields[i].alias && !strcmp (fields[i].alias, key))
-        || schema_has_key (fields[i].sub, key, depth + 1))
-      return true;
-  return false;
-}
-
-/* Is KEY spelled exactly like a field (or alias, or tag) of S or of a
-   schema below it?  Such a key tells nothing about the input but that it
-   holds a known word.  DEPTH bounds the walk (schemas nest a few levels).  */
-static bool
-schema_has_key (const struct za_schema *s, const char *key, int depth)
-{
-  if (!s || depth > 16)
-    return false;
-  if (fields_have_key (s->fields, s->nfields, key, depth) || (s->tag && !strcmp (s->tag, key)))
-    return true;
-  for (size_t v = 0; v < s->nvariants; v++)
-    if (!strcmp (s->variants[v].name, key)
-        || fields_have_key (s->variants[v].fields, s->variants[v].nfields, key, depth))
-      return true;
-  return false;
-}
-
-const char *
-za_dctx_shown_key (const struct za_dctx *c, const char *key)
-{
-  return !c->redact || schema_has_key (c->redact, key, 0) ? key : NULL;
-}
-
-/* A free-form key in the dotted path: redacted keys become a placeholder,
-   the position in the error still finds them.  */
-static const char *
-path_key (const struct za_dctx *c, const char *key)
-{
-  const char *k = za_dctx_shown_key (c, key);
-  return k ? k : "<key>";
-}
-
-const char *
-za_dctx_describe (const struct za_dctx *c, const struct za_node *n, char *buf, size_t len)
-{
-  if (!c->redact || !n || n->type != ZA_NODE_SCALAR)
-    return za_node_describe (n, buf, len);
-  /* The kind is enough to fix a type error; the text could be a line of
-     whatever file the input turned out to be.  */
-  switch (za_scalar_classify (n))
-    {
-    case ZA_SK_NULL:
-      return "null";
-    case ZA_SK_BOOL:
-      return "a boolean";
-    case ZA_SK_INT:
-      return "an integer";
-    case ZA_SK_FLOAT:
-      return "a floating point number";
-    case ZA_SK_STR:
-      break;
-    }
-  return "a string";
-}
-
-int
-za_dctx_error_at (struct za_dctx *c, const struct za_mark *m, const char *fmt, ...)
-{
-  va_list ap;
-  c->nerr++;
-  if (c->max_err && c->nerr > c->max_err)
-    return -1;
-  va_start (ap, fmt);
-  za_err_set_atv (c->err, ZA_EINPUT, c->file, m, c->path, fmt, ap);
-  va_end (ap);
-  return -1;
-}
-
-int
-za_dctx_error (struct za_dctx *c, const struct za_node *n, const char *fmt, ...)
-{
-  va_list ap;
-  c->nerr++;
-  if (c->max_err && c->nerr > c->max_err)
-    return -1;
-  va_start (ap, fmt);
-  za_err_set_atv (c->err, ZA_EINPUT, c->file, n ? &n->mark : NULL, c->path, fmt, ap);
-  va_end (ap);
-  return -1;
-}
-
-size_t
-za_dctx_push_key (struct za_dctx *c, const char *key)
-{
-  size_t old = c->plen;
-  int n = snprintf (c->path + c->plen, sizeof c->path - c->plen, "%s%s",
-                    c->plen ? "." : "", key);
-  if (n > 0)
-    c->plen = c->plen + (size_t) n < sizeof c->path ? c->plen + (size_t) n : sizeof c->path - 1;
-  return old;
-}
-
-size_t
-za_dctx_push_index (struct za_dctx *c, size_t i)
-{
-  size_t old = c->plen;
-  int n = snprintf (c->path + c->plen, sizeof c->path - c->plen, "[%zu]", i);
-  if (n > 0)
-    c->plen = c->plen + (size_t) n < sizeof c->path ? c->plen + (size_t) n : sizeof c->path - 1;
-  return old;
-}
-
-void
-za_dctx_pop (struct za_dctx *c, size_t old)
-{
-  c->plen = old;
-  c->path[old] = '\0';
-}
 
 /* ---- the walker ---------------------------------------------------- */
 
@@ -642,7 +46,7 @@ check_tag (struct za_dctx *c, const struct za_node *n)
   if (!n->tag || !*n->tag)
     return 0;
   for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
-    if (is_core_tag (n->tag, ok[i]))
+    if (za_yaml_is_core_tag (n->tag, ok[i]))
       return 0;
   if (c->redact)
     return za_dctx_error (c, n, "unsupported YAML tag");
@@ -670,7 +74,7 @@ decode_string (struct za_dctx *c, const struct za_node *n, bool opt, struct za_s
   out->s = keep_str (c, n);
   out->m = n->mark;
   if (!out->s)
-    return za_err_set (c->err, ENOMEM, "out of memory");
+    return za_errs_set (&c->errs, ENOMEM, "out of memory");
   if (c->yaml11)
     {
       const char *canon = za_scalar_canonical11 (c->arena, n);
@@ -696,7 +100,7 @@ decode_strlist (struct za_dctx *c, const struct za_node *n, struct za_strlist *o
     return type_error (c, n, "a list");
   out->v = za_arena_calloc (c->arena, n->n ? n->n : 1, sizeof *out->v);
   if (!out->v)
-    return za_err_set (c->err, ENOMEM, "out of memory");
+    return za_errs_set (&c->errs, ENOMEM, "out of memory");
   out->set = true;
   out->n = n->n;
   for (size_t i = 0; i < n->n; i++)
@@ -742,7 +146,7 @@ check_map_keys (struct za_dctx *c, const struct za_node *n)
     return ret;
   keys = malloc (n->n * sizeof *keys);
   if (!keys)
-    return za_err_set (c->err, ENOMEM, "out of memory");
+    return za_errs_set (&c->errs, ENOMEM, "out of memory");
   for (size_t i = 0; i < n->n; i++)
     keys[i] = za_map_key (n, i);
   qsort (keys, n->n, sizeof *keys, key_cmp);
@@ -752,7 +156,7 @@ check_map_keys (struct za_dctx *c, const struct za_node *n)
     if (strcmp (keys[first]->value, keys[i]->value) == 0)
       {
         const char *shown = za_dctx_shown_key (c, keys[i]->value);
-        size_t old = za_dctx_push_key (c, path_key (c, keys[i]->value));
+        size_t old = za_dctx_push_key (c, za_dctx_path_key (c, keys[i]->value));
         if (shown)
           ret = za_dctx_error (c, keys[i], "duplicate key `%s` (first at line %u)", shown,
                                keys[first]->mark.line);
@@ -781,7 +185,7 @@ map_begin (struct za_dctx *c, const struct za_node *n, size_t size, void **out)
     return -1;
   *out = za_arena_calloc (c->arena, n->n ? n->n : 1, size);
   if (!*out)
-    return za_err_set (c->err, ENOMEM, "out of memory");
+    return za_errs_set (&c->errs, ENOMEM, "out of memory");
   return 1;
 }
 
@@ -799,7 +203,7 @@ decode_strmap (struct za_dctx *c, const struct za_node *n, struct za_strmap *out
   for (size_t i = 0; i < n->n; i++)
     {
       const struct za_node *k = za_map_key (n, i);
-      size_t old = za_dctx_push_key (c, path_key (c, k->value));
+      size_t old = za_dctx_push_key (c, za_dctx_path_key (c, k->value));
       out->v[i].key.s = keep_str (c, k);
       out->v[i].key.m = k->mark;
       if (c->yaml11 && za_scalar_canonical11 (c->arena, k))
@@ -869,7 +273,7 @@ unknown_field (struct za_dctx *c, const struct za_node *k, const struct za_field
     return shown ? za_dctx_error (c, k, "unknown field `%s`, there are no fields", shown)
                  : za_dctx_error (c, k, "unknown field (name not shown), there are no fields");
   if (!(list = one_of (fields, nfields, field_name)))
-    return za_err_set (c->err, ENOMEM, "out of memory");
+    return za_errs_set (&c->errs, ENOMEM, "out of memory");
   if (shown)
     ret = za_dctx_error (c, k, "unknown field `%s`, expected %s", shown, list);
   else
@@ -887,7 +291,7 @@ decode_fields (struct za_dctx *c, const struct za_field *fields, size_t nfields,
   int ret = 0;
 
   if (!seen)
-    return za_err_set (c->err, ENOMEM, "out of memory");
+    return za_errs_set (&c->errs, ENOMEM, "out of memory");
   if (n->type == ZA_NODE_MAP)
     {
       for (size_t i = 0; i < n->n; i++)
@@ -940,8 +344,8 @@ unknown_variant (struct za_dctx *c, const struct za_node *n, const char *const *
     count++;
   list = names ? one_of (names, count, string_name) : one_of (vars, count, variant_name);
   if (!list)
-    return za_err_set (c->err, ENOMEM, "out of memory");
-  quote_into (q, sizeof q, n->value, n->len);
+    return za_errs_set (&c->errs, ENOMEM, "out of memory");
+  za_yaml_quote_into (q, sizeof q, n->value, n->len);
   /* serde prints the variant in backticks; keep control bytes escaped.  */
   q[strlen (q) - 1] = '\0';
   if (c->redact && !za_dctx_shown_key (c, n->value))
@@ -1034,8 +438,8 @@ decode_int (struct za_dctx *c, const struct za_field *f, const struct za_node *n
       enum za_scalar_kind k = n->type == ZA_NODE_SCALAR ? za_scalar_classify11 (n) : ZA_SK_STR;
       bool ok = false;
       if (k == ZA_SK_INT)
-        ok = int11 (n->value, NULL, 0, &i, &u, &neg);
-      else if (k == ZA_SK_FLOAT && float11 (n->value, &d) && d == floor (d) && fabs (d) < 9.2e18)
+        ok = za_scalar_int11 (n->value, NULL, 0, &i, &u, &neg);
+      else if (k == ZA_SK_FLOAT && za_scalar_float11 (n->value, &d) && d == floor (d) && fabs (d) < 9.2e18)
         {
           /* YAML -> JSON turns 2.0 into 2, which encoding/json accepts.  */
           i = (int64_t) d;
@@ -1084,12 +488,12 @@ decode_value (struct za_dctx *c, const struct za_field *f, const struct za_node 
           {
             if (n->type != ZA_NODE_SCALAR || za_scalar_classify11 (n) != ZA_SK_BOOL)
               return type_error (c, n, "a boolean");
-            b->v = bool11 (n->value) == 1;
+            b->v = za_scalar_bool11 (n->value) == 1;
           }
         else if (n->type != ZA_NODE_SCALAR || za_scalar_classify (n) != ZA_SK_BOOL)
           return type_error (c, n, "a boolean");
         else
-          b->v = scalar_bool (n);
+          b->v = za_scalar_bool (n);
         b->set = true;
         b->m = n->mark;
         return 0;
@@ -1131,7 +535,7 @@ decode_value (struct za_dctx *c, const struct za_field *f, const struct za_node 
               fl->v = n->value[0] == '-' ? -HUGE_VAL : HUGE_VAL;
           }
         else
-          parse_yaml_float (n->value, &fl->v);
+          za_yaml_parse_float (n->value, &fl->v);
         fl->set = true;
         fl->m = n->mark;
         return 0;
@@ -1184,7 +588,7 @@ decode_value (struct za_dctx *c, const struct za_field *f, const struct za_node 
       {
         void *obj = za_arena_calloc (c->arena, 1, f->sub->size);
         if (!obj)
-          return za_err_set (c->err, ENOMEM, "out of memory");
+          return za_errs_set (&c->errs, ENOMEM, "out of memory");
         *(void **) dst = obj;
         return za_decode (c, f->sub, n, obj);
       }
@@ -1200,7 +604,7 @@ decode_value (struct za_dctx *c, const struct za_field *f, const struct za_node 
           return type_error (c, n, "a list");
         l->v = za_arena_calloc (c->arena, n->n ? n->n : 1, f->sub->size);
         if (!l->v)
-          return za_err_set (c->err, ENOMEM, "out of memory");
+          return za_errs_set (&c->errs, ENOMEM, "out of memory");
         l->n = n->n;
         for (size_t i = 0; i < n->n; i++)
           {
@@ -1225,12 +629,12 @@ decode_value (struct za_dctx *c, const struct za_field *f, const struct za_node 
         for (size_t i = 0; i < n->n; i++)
           {
             const struct za_node *k = za_map_key (n, i);
-            size_t old = za_dctx_push_key (c, path_key (c, k->value));
+            size_t old = za_dctx_push_key (c, za_dctx_path_key (c, k->value));
             m->v[i].key.s = keep_str (c, k);
             m->v[i].key.m = k->mark;
             m->v[i].val = za_arena_calloc (c->arena, 1, f->sub->size);
             if (!m->v[i].val)
-              ret = za_err_set (c->err, ENOMEM, "out of memory");
+              ret = za_errs_set (&c->errs, ENOMEM, "out of memory");
             else if (za_decode (c, f->sub, za_map_val (n, i), m->v[i].val) < 0)
               ret = -1;
             za_dctx_pop (c, old);

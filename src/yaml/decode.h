@@ -170,8 +170,9 @@ struct za_dctx
 {
   struct za_arena *arena;
   const char *file;
-  struct za_err **err;
-  size_t nerr, max_err;
+  /* Every problem found, ZA_ERRS_INIT (cap); the caller moves them to
+     its chain with za_errs_finish once za_decode returns.  */
+  struct za_errs errs;
   bool strict;   /* inside a tagged enum: scalars keep their inferred type */
   /* CDI dialect (sigs.k8s.io/yaml over go-yaml v2, then encoding/json):
      YAML 1.1 scalars, plain scalars into string fields take their
@@ -214,7 +215,8 @@ bool za_scalar_int (const struct za_node *n, int64_t *i, uint64_t *u, bool *neg)
 int za_decode (struct za_dctx *c, const struct za_schema *s,
                const struct za_node *n, void *obj);
 
-/* Record an error at N (or at the current path when N is NULL).  Returns -1.  */
+/* Collect an input error at N (at no position when N is NULL), at the
+   current path.  Returns -1.  */
 int za_dctx_error (struct za_dctx *c, const struct za_node *n, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 int za_dctx_error_at (struct za_dctx *c, const struct za_mark *m, const char *fmt, ...)

@@ -2,6 +2,7 @@
 #include "yaml.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <yaml.h>
@@ -47,16 +48,21 @@ mark_of (const yaml_mark_t *m)
   return (struct za_mark) { .line = (unsigned) m->line + 1, .col = (unsigned) m->column + 1 };
 }
 
+static int __attribute__ ((format (printf, 5, 6)))
+set_at (struct za_err **err, int code, const char *file, const struct za_mark *at, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  za_err_set_atv (err, code, file, at, NULL, fmt, ap);
+  va_end (ap);
+  return -1;
+}
+
 static int
 fail_at (struct builder *b, const yaml_mark_t *m, int code, const char *msg)
 {
   struct za_mark mk = mark_of (m);
-  struct za_err *e = NULL;
-  za_err_set_at (&e, b->file, &mk, NULL, "%s", msg);
-  if (e)
-    e->code = code;
-  za_err_append (b->err, &e);
-  return -1;
+  return set_at (b->err, code, b->file, &mk, "%s", msg);
 }
 
 /* Line and column (in characters, as libyaml counts them) of byte OFF;

@@ -140,7 +140,7 @@ cp "$B/config.json" "$WORK/before.json"
 ino=$(stat -c %i "$B/config.json")
 run "$ZAGENT" cdi inject -b "$B" --cdi-dir "$WORK/cdi" example.com/gpu=0 example.com/gpu=1
 expect_rc "inject exits 0" 0
-check "inject: config.json mode 0600" test "$(stat -c %a "$B/config.json")" = 600
+check "inject: config.json keeps its mode (0644), as the shim does" test "$(stat -c %a "$B/config.json")" = 644
 check "inject: config.json replaced by rename (new inode)" test "$(stat -c %i "$B/config.json")" != "$ino"
 check "inject: no temp files left" test "$(ls -A "$B" | tr '\n' ' ')" = "config.json rootfs "
 check "inject: devices added" test "$(json "$B/config.json" '[d["path"] for d in c["linux"]["devices"]]')" = \

@@ -17,7 +17,7 @@ LAYER = {"util": 0, "yaml": 1, "spec": 2, "oci": 3, "cdi": 3, "gpu": 3,
 LEAF = {"cdi/name.h": 0}
 # The CLI reaches the library through zagent.h only (turned on once every
 # cmd_*.c and the shim use the public API).
-CLI_PUBLIC_ONLY = False
+CLI_PUBLIC_ONLY = True
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 def module(rel):

@@ -212,4 +212,50 @@ else
   skip "zagent-runtime loop detection" "no shim next to $ZAGENT"
 fi
 
+# ---- the shim injects as strictly as `zagent cdi inject` ------------------------------
+# Both call zagent_cdi_inject_bundle: duplicate JSON keys are refused, no
+# symlink is followed, config.json keeps its mode and is replaced whole.
+if [ -x "$SHIM" ]; then
+  SC=$WORK/shim-cdi SB=$WORK/shim-bundle
+  mkdir -p "$SC" "$SB"
+  printf 'cdiVersion: "0.3.0"\nkind: sec.test/shim\ndevices:\n- {name: d0, containerEdits: {env: [SHIM_D0=1]}}\n' > "$SC/shim.yaml"
+  shim_create () { # shim_create BUNDLE: the shim's create, with echo as the real runtime
+    run env CDI_SPEC_DIRS="$SC" ZAGENT_SHIM_RUNTIME=/bin/echo timeout 5 "$SHIM" create --bundle "$1" c1
+  }
+  printf '{"ociVersion": "1.0.2", "process": {"env": []},\n "annotations": {"cdi.k8s.io/x": "sec.test/shim=d0"},\n "process": {"env": ["%s"]}}\n' \
+    "$MARK" > "$SB/config.json"
+  before=$(sha256sum "$SB/config.json")
+  shim_create "$SB"
+  expect_rc "shim: a config.json with a duplicate key is refused (exit 1)" 1
+  one_line "shim: duplicate key: one line"
+  check "shim: duplicate key: the line names the file and the problem" \
+    grep -q "^zagent-runtime: $SB/config.json:3:[0-9]*: invalid JSON: duplicate object key" <<<"$err"
+  check "shim: duplicate key: config.json untouched" test "$before" = "$(sha256sum "$SB/config.json")"
+  no_mark "shim: duplicate key: the config's values are not echoed"
+  # a symlinked config.json is neither followed nor replaced
+  mv "$SB/config.json" "$WORK/shim-target.json"
+  printf '{"ociVersion": "1.0.2", "annotations": {"cdi.k8s.io/x": "sec.test/shim=d0"}}\n' > "$WORK/shim-target.json"
+  ln -s "$WORK/shim-target.json" "$SB/config.json"
+  before=$(sha256sum "$WORK/shim-target.json")
+  shim_create "$SB"
+  expect_rc "shim: a symlinked config.json is refused (exit 1)" 1
+  check "shim: symlinked config.json: the line says so" grep -q "config.json. is a symlink; refusing to follow it" <<<"$err"
+  check "shim: symlinked config.json: still a symlink, target untouched" \
+    test -L "$SB/config.json" -a "$before" = "$(sha256sum "$WORK/shim-target.json")"
+  # a symlinked bundle is refused
+  rm "$SB/config.json"; cp "$WORK/shim-target.json" "$SB/config.json"; chmod 0644 "$SB/config.json"
+  ln -s "$SB" "$WORK/shim-bundle-link"
+  shim_create "$WORK/shim-bundle-link"
+  expect_rc "shim: a symlinked bundle is refused (exit 1)" 1
+  check "shim: symlinked bundle: the line says so" grep -q "is a symlink; refusing to follow it" <<<"$err"
+  # the same bundle by its own path: injected, mode kept, then the runtime runs
+  shim_create "$SB"
+  expect_rc "shim: a valid bundle is injected and the runtime exec'd" 0
+  check "shim: the runtime got the same arguments" test "$out" = "create --bundle $SB c1"
+  check "shim: the device's env is injected" grep -q '"SHIM_D0=1"' "$SB/config.json"
+  check "shim: config.json keeps its mode (0644)" test "$(stat -c %a "$SB/config.json")" = 644
+else
+  skip "zagent-runtime strict injection" "no shim next to $ZAGENT"
+fi
+
 finish

@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "bundle/build.h"
+#include "bundle/pipeline.h"
 #include "oci/image_config.h"
 #include "spec/spec.h"
 #include "util/cleanup.h"
@@ -1893,6 +1894,130 @@ test_errors_collected (void **state)
   run_clear (&x);
 }
 
+/* Past ZA_ERRS_MAX problems the build keeps the first ones and says how
+   many more there were, in one line.  */
+static void
+test_errors_capped (void **state)
+{
+  struct fx *f = *state;
+  struct za_build_opts o = opts (f);
+  struct run x;
+  char *yaml = NULL, *m = NULL;
+  size_t len = 0;
+  const struct za_err *last;
+  FILE *mem = open_memstream (&yaml, &len);
+  assert_non_null (mem);
+  fputs (HEAD "    storage:\n", mem);
+  for (int i = 0; i < ZA_ERRS_MAX + 50; i++)
+    fprintf (mem, "      - {type: named, name: v%d, target: /v%d}\n", i, i);
+  assert_int_equal (fclose (mem), 0);
+  build_fail (&x, yaml, &o, "volume 'v0' not prepared");
+  assert_int_equal (za_err_count (x.err), ZA_ERRS_MAX + 1);
+  for (last = x.err; last->next; last = last->next)
+    ;
+  m = za_err_format (last);
+  assert_non_null (strstr (m, "50 more problems not shown"));
+  free (m);
+  free (yaml);
+  run_clear (&x);
+}
+
+/* ---- the pipeline (za_bundle_build) ------------------------------------------ */
+
+static int
+pipeline (struct fx *f, struct run *x, const char *yaml, struct za_bundle_request *req)
+{
+  memset (x, 0, sizeof *x);
+  x->spec = spec_parse_ok_at ("test.yaml", yaml, 0);
+  req->opts = opts (f);
+  x->ret = za_bundle_build (x->spec, req, &x->r, &x->err);
+  return x->ret;
+}
+
+/* Validation comes first: an invalid spec gets its validation errors
+   only, before the service is chosen or any device looked up.  */
+static void
+test_pipeline_validates_first (void **state)
+{
+  struct fx *f = *state;
+  struct za_bundle_request req = { .service = "nope" };
+  struct run x;
+  assert_int_equal (pipeline (f, &x, HEAD "    resources:\n      gpu: {count: 4294967295, vendor: acme}\n", &req),
+                    -1);
+  assert_null (x.r.config);
+  assert_int_equal (za_err_count (x.err), 1);
+  assert_string_equal (x.err->path, "services.web.resources.gpu.count");
+  assert_non_null (strstr (x.err->msg, "more than any host has"));
+  run_clear (&x);
+}
+
+static void
+test_pipeline_service_choice (void **state)
+{
+  struct fx *f = *state;
+  const char *two = HEAD "  api:\n    image:\n      name: busybox\n";
+  struct za_bundle_request req = { 0 };
+  struct run x;
+  assert_int_equal (pipeline (f, &x, two, &req), -1);
+  assert_non_null (strstr (x.err->msg, "the deployment has several services (web, api); choose one with -s"));
+  run_clear (&x);
+  req.service = "db";
+  assert_int_equal (pipeline (f, &x, two, &req), -1);
+  assert_non_null (strstr (x.err->msg, "no service `db` in deployment `demo-app`"));
+  run_clear (&x);
+  req.service = "api";
+  assert_int_equal (pipeline (f, &x, two, &req), 0);
+  assert_string_equal (x.r.container_id, "api-rep-1");
+  run_clear (&x);
+}
+
+/* CDI edits go onto the finished config: `devices:` names and --device
+   names in one plan, the spec-level edits once; an unknown name fails
+   the build with no config.  */
+static void
+test_pipeline_cdi_edits (void **state)
+{
+  struct fx *f = *state;
+  char dir[PATH_MAX], file[PATH_MAX + 16];
+  const char *dirs[1];
+  struct za_bundle_request req = { 0 };
+  struct run x;
+  json_t *c;
+  FILE *spec;
+  mkdev (f, "/dev/fake0", S_IFCHR, makedev (241, 7));
+  snprintf (dir, sizeof dir, "%s/cdi", f->dir);
+  assert_int_equal (za_mkdir_p (dir, 0755, NULL), 0);
+  snprintf (file, sizeof file, "%s/vendor.yaml", dir);
+  spec = fopen (file, "w");
+  assert_non_null (spec);
+  fputs ("cdiVersion: 0.5.0\nkind: vendor.com/dev\ncontainerEdits:\n  env: [SPEC=1]\n"
+         "devices:\n  - name: a\n    containerEdits:\n      env: [A=1]\n"
+         "      deviceNodes: [{path: /dev/fake0, permissions: rw}]\n"
+         "  - name: b\n    containerEdits:\n      env: [B=1]\n",
+         spec);
+  assert_int_equal (fclose (spec), 0);
+  dirs[0] = dir;
+  req.cdi_dirs = dirs;
+  req.ncdi_dirs = 1;
+  req.devices = (const char *const[]) { "vendor.com/dev=b" };
+  req.ndevices = 1;
+  assert_int_equal (pipeline (f, &x, HEAD "    devices:\n      - path: vendor.com/dev=a\n", &req), 0);
+  c = x.r.config;
+  assert_json (jreq (c, "process.env"),
+               "[\"" DEFAULT_PATH "\",\"TERM=xterm\",\"SPEC=1\",\"A=1\",\"B=1\"]");
+  assert_json (jreq (c, "linux.devices"),
+               "[{\"path\":\"/dev/fake0\",\"type\":\"c\",\"major\":241,\"minor\":7,\"fileMode\":384}]");
+  assert_json (jreq (c, "linux.resources.devices"),
+               "[" STD_RULES ",{\"allow\":true,\"type\":\"c\",\"major\":241,\"minor\":7,\"access\":\"rw\"}]");
+  run_clear (&x);
+
+  req.devices = (const char *const[]) { "vendor.com/dev=zz" };
+  assert_int_equal (pipeline (f, &x, HEAD, &req), -1);
+  assert_null (x.r.config);
+  require_chain_has (NULL, x.err, "error", "vendor.com/dev=zz");
+  run_clear (&x);
+}
+
 /* ---- za_config_dump ------------------------------------------------------------ */
 
 static void
@@ -2030,6 +2155,10 @@ main (void)
     T (test_devices_cdi_name_not_stat),
     T (test_devices_privileged),
     T (test_errors_collected),
+    T (test_errors_capped),
+    T (test_pipeline_validates_first),
+    T (test_pipeline_service_choice),
+    T (test_pipeline_cdi_edits),
     T (test_config_dump_format),
     T (test_config_dump_empty_containers),
 #undef T

@@ -40,6 +40,7 @@
 
 #include "bundle/build.h"
 #include "bundle/cdi_devices.h"
+#include "bundle/pipeline.h"
 #include "cdi/cdi.h"
 #include "gpu/gpu.h"
 #include "spec/spec.h"
@@ -346,9 +347,9 @@ struct run
 {
   struct za_spec *spec;
   const struct za_service *svc;
-  struct za_build_result r;
-  struct za_cdi_outcome cdi;
-  struct za_err *err, *warn; /* build error; CDI planning warnings */
+  struct za_build_result r; /* r.warnings: the devices step's, then the config's */
+  struct za_cdi_outcome cdi; /* the devices step alone (devices_of) */
+  struct za_err *err, *warn; /* pipeline error; warnings of devices_of */
   int ret;
 };
 
@@ -382,33 +383,36 @@ opts_for (const char *host)
   return o;
 }
 
-/* Parse YAML, plan CDI from CDI_DIR (strict) when given, and build.  */
+/* Parse YAML and build through the pipeline (za_bundle_build), with
+   CDI_DIR as --cdi-dir (strict) when given.  */
 static int
 build (struct run *x, const char *yaml, const char *host, const char *cdi_dir, struct za_build_opts *o)
 {
-  struct za_build_opts local;
+  const char *dirs[] = { cdi_dir };
+  struct za_bundle_request req = { .cdi_dirs = dirs, .ncdi_dirs = cdi_dir ? 1 : 0 };
   parse (x, yaml);
-  if (!o)
-    {
-      local = opts_for (host);
-      o = &local;
-    }
-  o->host.root = host;
-  if (cdi_dir)
-    {
-      const char *dirs[] = { cdi_dir };
-      struct za_cdi_request req = { .dirs = dirs, .ndirs = 1 };
-      struct za_err *e = NULL;
-      if (za_cdi_devices_plan (x->svc, &req, &x->cdi, &x->warn, &e) < 0)
-        {
-          x->err = e;
-          return x->ret = -1;
-        }
-      o->cdi = &x->cdi.plan;
-      o->gpu_via_cdi = x->cdi.gpu_via_cdi;
-    }
-  x->ret = za_build_config (x->spec, x->svc, o, &x->r, &x->err);
+  req.opts = o ? *o : opts_for (host);
+  req.opts.host.root = host;
+  x->ret = za_bundle_build (x->spec, &req, &x->r, &x->err);
   return x->ret;
+}
+
+/* The pipeline's devices step alone for X's service, with CDI_DIR as
+   --cdi-dir or (NULL) auto-discovery: what gpu/ decided and the CDI
+   names, in x->cdi; its warnings in x->warn.  */
+static void
+devices_of (struct run *x, const char *cdi_dir)
+{
+  const char *dirs[] = { cdi_dir };
+  struct za_cdi_request req = { .dirs = dirs, .ndirs = cdi_dir ? 1 : 0 };
+  struct za_err *e = NULL;
+  za_cdi_outcome_clear (&x->cdi);
+  za_err_free (&x->warn);
+  if (za_cdi_devices_plan (x->svc, &req, &x->cdi, &x->warn, &e) < 0)
+    {
+      dump_chain ("error", e);
+      fail_msg ("[%s] the devices step failed", current_case);
+    }
 }
 
 static json_t *
@@ -688,11 +692,12 @@ test_vendor_names (void **state)
   assert_string_equal (za_gpu_vendor_name (ZA_GPU_NVIDIA), "nvidia");
   assert_string_equal (za_gpu_vendor_name (ZA_GPU_AMD), "amd");
   assert_string_equal (za_gpu_vendor_name (ZA_GPU_INTEL), "intel");
-  assert_string_equal (za_gpu_vendor_kind ("nvidia"), "nvidia.com/gpu");
-  assert_string_equal (za_gpu_vendor_kind ("amd"), "amd.com/gpu");
-  assert_string_equal (za_gpu_vendor_kind ("intel"), "intel.com/gpu");
-  assert_null (za_gpu_vendor_kind ("apple"));
-  assert_null (za_gpu_vendor_kind (NULL));
+  assert_string_equal (za_gpu_vendor_name (ZA_GPU_OTHER), "unknown");
+  assert_string_equal (za_gpu_vendor_cdi_kind (za_gpu_vendor_parse ("nvidia")), "nvidia.com/gpu");
+  assert_string_equal (za_gpu_vendor_cdi_kind (za_gpu_vendor_parse ("amd")), "amd.com/gpu");
+  assert_string_equal (za_gpu_vendor_cdi_kind (za_gpu_vendor_parse ("intel")), "intel.com/gpu");
+  assert_null (za_gpu_vendor_cdi_kind (za_gpu_vendor_parse ("apple")));
+  assert_null (za_gpu_vendor_cdi_kind (za_gpu_vendor_parse (NULL)));
 }
 
 /* The real H100 host of tests/data/hosts/h100-probe.txt: open kernel
@@ -717,6 +722,7 @@ test_detect_h100_probe (void **state)
   struct za_host h;
   struct za_gpu_spec gpu = { 0 };
   struct za_gpu_ctx c = { 0 };
+  struct za_gpu_route route = { .via = ZA_GPU_VIA_PASSTHROUGH };
   struct za_gpu_plan p;
   need_fakehost (f);
   current_case = "h100";
@@ -781,7 +787,7 @@ test_detect_h100_probe (void **state)
   c.service = "train";
   c.replica = 1;
   c.world_size = 1;
-  assert_int_equal (za_gpu_plan_build (&c, &gpu, &p, &warn, &err), 0);
+  assert_int_equal (za_gpu_plan_build (&c, &gpu, &route, &p, &warn, &err), 0);
   assert_null (err);
   assert_null (warn);
   assert_int_equal (p.nrules, 3);
@@ -1185,17 +1191,18 @@ matrix_vendor (struct fx *f, int v)
             o.nenv = 1;
             cfg = build_ok (&x, yaml, host, cdi ? cdidir : NULL, &o);
 
+            devices_of (&x, cdi ? cdidir : NULL);
+            assert_null (x.warn);
             if (cdi)
               {
-                assert_true (x.cdi.gpu_via_cdi);
+                assert_int_equal (x.cdi.gpu.via, ZA_GPU_VIA_CDI);
                 assert_int_equal (x.cdi.names.n, (size_t) c.count);
                 for (int i = 0; i < c.count; i++)
                   {
                     char want_name[64];
-                    snprintf (want_name, sizeof want_name, "%s=%d", za_gpu_vendor_kind (vendors[v]), i);
+                    snprintf (want_name, sizeof want_name, "%s=%d", za_gpu_vendor_cdi_kind ((enum za_gpu_vendor) v), i);
                     assert_string_equal (x.cdi.names.v[i], want_name);
                   }
-                assert_null (x.warn);
               }
 
             want = matrix_env (&c);
@@ -1319,8 +1326,9 @@ test_count_zero (void **state)
                            "        mps_pipe_dir: /nonexistent/pipe\n        distributed: {}\n",
                   vendors[v]);
         cfg = build_ok (&x, yaml, host, cdi ? cdidir : NULL, NULL);
-        assert_false (x.cdi.gpu_via_cdi);
-        assert_null (x.cdi.reg);
+        devices_of (&x, cdi ? cdidir : NULL);
+        assert_int_equal (x.cdi.gpu.via, ZA_GPU_VIA_NONE);
+        assert_null (x.cdi.reg); /* no registry loaded for no GPU */
         assert_int_equal (x.cdi.names.n, 0);
         assert_null (x.r.warnings);
         want = json_pack ("[s,s]", DEFAULT_PATH, "TERM=xterm");
@@ -1426,7 +1434,8 @@ test_big_device_numbers (void **state)
     snprintf (cdidir, sizeof cdidir, "%s/cdi-big", f->dir);
     json_decref (cdi_generate_into (host, ZA_GPU_NVIDIA, cdidir));
     cfg = build_ok (&x, SVC_HEAD "    resources:\n      gpu: {count: 1}\n", host, cdidir, NULL);
-    assert_true (x.cdi.gpu_via_cdi);
+    devices_of (&x, cdidir);
+    assert_int_equal (x.cdi.gpu.via, ZA_GPU_VIA_CDI);
     want = json_array ();
     json_array_append_new (want, cdi_node_j (host, "/dev/nvidiactl", 195, 255));
     json_array_append_new (want, cdi_node_j (host, "/dev/nvidia-uvm", 3000, 0));
@@ -1504,7 +1513,8 @@ test_unknown_vendor (void **state)
     {
       cfg = build_ok (&x, SVC_HEAD "    resources:\n      gpu: {count: 2, vendor: apple}\n", host,
                       cdi ? cdidir : NULL, NULL);
-      assert_false (x.cdi.gpu_via_cdi);
+      devices_of (&x, cdi ? cdidir : NULL);
+      assert_int_equal (x.cdi.gpu.via, ZA_GPU_VIA_PASSTHROUGH);
       assert_chain_has (x.r.warnings, "warning", "Unknown GPU vendor 'apple', attempting DRI device passthrough");
       assert_chain_has (x.r.warnings, "warning", "Unknown GPU vendor 'apple', allowing DRI devices (major 226)");
       assert_chain_has (x.r.warnings, "warning", "GPU device /dev/dri/renderD129 not found on host, skipping");
@@ -1735,6 +1745,7 @@ test_plan_direct (void **state)
   struct za_gpu_spec gpu = { 0 };
   struct za_distributed dist = { 0 };
   struct za_gpu_ctx c = { 0 };
+  struct za_gpu_route route = { 0 };
   struct za_gpu_plan p;
   struct za_err *err = NULL, *warn = NULL;
   need_fakehost (f);
@@ -1753,8 +1764,8 @@ test_plan_direct (void **state)
   gpu.distributed = &dist;
 
   /* via CDI: no visibility env, no nodes; rules and distributed env stay */
-  c.via_cdi = true;
-  assert_int_equal (za_gpu_plan_build (&c, &gpu, &p, &warn, &err), 0);
+  route.via = ZA_GPU_VIA_CDI;
+  assert_int_equal (za_gpu_plan_build (&c, &gpu, &route, &p, &warn, &err), 0);
   assert_null (warn);
   assert_int_equal (p.nnodes, 0);
   assert_int_equal (p.nmounts, 0);
@@ -1768,9 +1779,9 @@ test_plan_direct (void **state)
   assert_null (p.nodes);
 
   /* privileged: no rules */
-  c.via_cdi = false;
+  route.via = ZA_GPU_VIA_PASSTHROUGH;
   c.privileged = true;
-  assert_int_equal (za_gpu_plan_build (&c, &gpu, &p, &warn, &err), 0);
+  assert_int_equal (za_gpu_plan_build (&c, &gpu, &route, &p, &warn, &err), 0);
   assert_int_equal (p.nrules, 0);
   assert_int_equal (p.nnodes, 5);
   assert_string_equal (p.env.v[0], "NVIDIA_VISIBLE_DEVICES=0,1");
@@ -1779,7 +1790,7 @@ test_plan_direct (void **state)
 
   /* an error leaves an empty plan */
   gpu.count.v = 3;
-  assert_int_equal (za_gpu_plan_build (&c, &gpu, &p, &warn, &err), -1);
+  assert_int_equal (za_gpu_plan_build (&c, &gpu, &route, &p, &warn, &err), -1);
   assert_non_null (err);
   assert_int_equal (err->code, ZA_EINPUT);
   assert_string_equal (err->msg, "requested 3 nvidia GPUs but the host has 2");
@@ -1789,6 +1800,70 @@ test_plan_direct (void **state)
   assert_null (p.nodes);
   za_err_free (&err);
   za_err_free (&warn);
+}
+
+/* Every allocation of the plan that fails is reported as out of memory
+   (ENOMEM), never as a bare -1 (add_node and add_rule used to return -1
+   with no error: the CLI exited 2 without a message), and leaves an
+   empty plan.  */
+static void
+test_plan_out_of_memory (void **state)
+{
+  struct fx *f = *state;
+  char host[PATH_MAX];
+  struct za_host h;
+  struct za_gpu_spec gpu = { 0 };
+  struct za_gpu_ctx c = { 0 };
+  struct za_gpu_route route = { .via = ZA_GPU_VIA_PASSTHROUGH };
+  struct za_gpu_plan p;
+  unsigned failed = 0;
+  need_fakehost (f);
+  current_case = "plan oom";
+  mkhost (host, sizeof host, f, "oom", "nvidia", 2, UVM);
+  mkdir_in (host, "/tmp/nvidia-mps");
+  mkdir_in (host, "/tmp/nvidia-log");
+  h.root = host;
+  c.host = &h;
+  c.base = "services.train";
+  c.service = "train";
+  c.replica = 1;
+  c.world_size = 1;
+  gpu.count.v = 2;
+  gpu.vendor.s = "nvidia";
+  gpu.sharing.set = true;
+  gpu.sharing.v = ZA_SHARING_MPS; /* mounts too */
+  for (unsigned n = 1; n < 1000; n++)
+    {
+      struct za_err *err = NULL, *warn = NULL;
+      unsigned left;
+      int ret;
+      za_gpu_plan_fail_alloc = n;
+      ret = za_gpu_plan_build (&c, &gpu, &route, &p, &warn, &err);
+      left = za_gpu_plan_fail_alloc;
+      za_gpu_plan_fail_alloc = 0;
+      za_err_free (&warn);
+      if (ret == 0)
+        {
+          /* past the plan's last allocation: the whole plan */
+          assert_true (left > 0);
+          assert_null (err);
+          assert_int_equal (p.nnodes, 5);
+          assert_int_equal (p.nrules, 3);
+          assert_int_equal (p.nmounts, 2);
+          za_gpu_plan_clear (&p);
+          break;
+        }
+      if (!err)
+        fail_msg ("allocation %u failed and za_gpu_plan_build returned -1 without an error", n);
+      assert_int_equal (err->code, ENOMEM);
+      assert_null (err->next);
+      assert_string_equal (err->msg, "out of memory");
+      assert_int_equal (p.nnodes + p.nrules + p.nmounts + p.env.n, 0);
+      za_err_free (&err);
+      failed++;
+    }
+  /* nodes (realloc + path), rules, mounts (realloc + 3 strings) */
+  assert_true (failed >= 5 * 2 + 3 + 2 * 4);
 }
 
 /* ---- CDI ---------------------------------------------------------------- */
@@ -1814,7 +1889,7 @@ test_cdi_generate (void **state)
         shared_host (host, sizeof host, vendors[v], n);
         spec = cdi_generate_into (host, (enum za_gpu_vendor) v, NULL);
         assert_string_equal (json_string_value (jp (spec, "cdiVersion")), "0.5.0");
-        assert_string_equal (json_string_value (jp (spec, "kind")), za_gpu_vendor_kind (vendors[v]));
+        assert_string_equal (json_string_value (jp (spec, "kind")), za_gpu_vendor_cdi_kind ((enum za_gpu_vendor) v));
 
         want_devices = json_array ();
         all_nodes = json_array ();
@@ -2028,35 +2103,25 @@ test_cdi_strict_lenient (void **state)
      passthrough, as the reference (a CDI-less host is the normal case) */
   current_case = "lenient";
   setenv ("CDI_SPEC_DIRS", empty, 1);
-  parse (&x, SVC_HEAD "    resources:\n      gpu: {count: 2}\n");
-  {
-    struct za_cdi_request req = { 0 };
-    struct za_build_opts o = opts_for (host);
-    struct za_err *e = NULL;
-    assert_int_equal (za_cdi_devices_plan (x.svc, &req, &x.cdi, &x.warn, &e), 0);
-    assert_null (e);
-    assert_false (x.cdi.gpu_via_cdi);
-    for (const struct za_err *w = x.warn; w; w = w->next)
-      assert_null (strstr (w->msg, "falling back"));
-    o.cdi = &x.cdi.plan;
-    o.gpu_via_cdi = x.cdi.gpu_via_cdi;
-    assert_int_equal (za_build_config (x.spec, x.svc, &o, &x.r, &x.err), 0);
-    assert_string_equal (json_string_value (jp (x.r.config, "process.env.2")), "NVIDIA_VISIBLE_DEVICES=0,1");
-    assert_int_equal (json_array_size (jp (x.r.config, "linux.devices")), 5);
-  }
+  cfg = build_ok (&x, SVC_HEAD "    resources:\n      gpu: {count: 2}\n", host, NULL, NULL);
+  for (const struct za_err *w = x.r.warnings; w; w = w->next)
+    assert_null (strstr (w->msg, "falling back"));
+  assert_string_equal (json_string_value (jp (cfg, "process.env.2")), "NVIDIA_VISIBLE_DEVICES=0,1");
+  assert_int_equal (json_array_size (jp (cfg, "linux.devices")), 5);
+  devices_of (&x, NULL);
+  assert_int_equal (x.cdi.gpu.via, ZA_GPU_VIA_PASSTHROUGH);
+  assert_null (x.warn);
   run_clear (&x);
   /* lenient with the spec there: through CDI, no warning */
   setenv ("CDI_SPEC_DIRS", cdidir, 1);
-  parse (&x, SVC_HEAD "    resources:\n      gpu: {count: 2}\n");
-  {
-    struct za_cdi_request req = { 0 };
-    struct za_err *e = NULL;
-    assert_int_equal (za_cdi_devices_plan (x.svc, &req, &x.cdi, &x.warn, &e), 0);
-    assert_true (x.cdi.gpu_via_cdi);
-    assert_null (x.warn);
-    /* spec-level edits once, then each device's */
-    assert_int_equal (x.cdi.plan.n, 3);
-  }
+  cfg = build_ok (&x, SVC_HEAD "    resources:\n      gpu: {count: 2}\n", host, NULL, NULL);
+  assert_null (x.r.warnings);
+  assert_int_equal (json_array_size (jp (cfg, "linux.devices")), 6);
+  devices_of (&x, NULL);
+  assert_int_equal (x.cdi.gpu.via, ZA_GPU_VIA_CDI);
+  assert_null (x.warn);
+  /* spec-level edits once, then each device's */
+  assert_int_equal (x.cdi.plan.n, 3);
   run_clear (&x);
   unsetenv ("CDI_SPEC_DIRS");
 
@@ -2107,6 +2172,7 @@ main (void)
     T (test_time_slice_errors),
     T (test_distributed),
     T (test_plan_direct),
+    T (test_plan_out_of_memory),
     T (test_cdi_generate),
     T (test_cdi_generate_errors),
     T (test_gpu_without_nodes),

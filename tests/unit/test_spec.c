@@ -1438,8 +1438,19 @@ test_spec_error_cap (void **state)
     o += (size_t) snprintf (doc + o, 16384 - o, "      K%d: [x]\n", i);
   parse_fail (doc);
   free (doc);
-  /* decoding stops reporting after 100 problems */
-  assert_int_equal (za_err_count (g_err), 100);
+  /* decoding stops reporting after 100 problems, and says how many it
+     left out in one more line (in the file, at no position) */
+  assert_int_equal (za_err_count (g_err), 101);
+  {
+    const struct za_err *e = g_err;
+    for (int i = 0; i < 100; i++, e = e->next)
+      assert_int_not_equal (e->line, 0);
+    assert_string_equal (e->msg, "50 more problems not shown");
+    assert_string_equal (e->file, FILE_NAME);
+    assert_null (e->path);
+    assert_int_equal (e->line, 0);
+    assert_true (za_err_is_input (e));
+  }
 }
 
 /* ---- the real ZLayer examples ----------------------------------------- */
