@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/paths.h"
 #include "bundle/build_int.h"
 #include "spec/units.h"
 #include "util/cleanup.h"
@@ -274,19 +275,6 @@ path_normalize (char *p)
   *w = '\0';
 }
 
-/* The data dir when ZLAYER_DATA_DIR is not set (zlayer-paths, Linux).  */
-static char *
-platform_data_dir (void)
-{
-  const char *home = getenv ("HOME");
-  char *out = NULL;
-  if (geteuid () == 0 || !home || !*home)
-    return strdup ("/var/lib/zlayer");
-  if (asprintf (&out, "%s/.zlayer", home) < 0)
-    return NULL;
-  return out;
-}
-
 /* FNV-1a 64 over the data dir and "daemon" (zlayer-paths).  The data dir
    equal to the platform default (even when given through the variable)
    means the platform socket.  */
@@ -300,7 +288,7 @@ default_socket_path (void)
     return strdup ("/var/run/zlayer.sock");
   {
     cleanup_free char *dn = strdup (d);
-    plat = platform_data_dir ();
+    plat = za_platform_data_dir ();
     if (!plat || !dn)
       return NULL;
     path_normalize (dn);

@@ -15,21 +15,17 @@
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/paths.h"
 #include "util/safepath.h"
 
 char *
 za_default_bundle_dir (const char *id)
 {
-  const char *d = getenv ("ZLAYER_DATA_DIR"), *home = getenv ("HOME");
+  cleanup_free char *data = za_data_dir ();
   char *out = NULL;
-  int n;
-  if (d && *d)
-    n = asprintf (&out, "%s/bundles/%s", d, id);
-  else if (geteuid () != 0 && home && *home)
-    n = asprintf (&out, "%s/.zlayer/bundles/%s", home, id);
-  else
-    n = asprintf (&out, "/var/lib/zlayer/bundles/%s", id);
-  return n < 0 ? NULL : out;
+  if (!data || asprintf (&out, "%s/bundles/%s", data, id) < 0)
+    return NULL;
+  return out;
 }
 
 /* A directory zagent created, or adopted while it was empty, carries this

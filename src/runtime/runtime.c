@@ -19,29 +19,8 @@
 #include "util/cleanup.h"
 #include "spec/syntax.h"
 #include "util/fs.h"
+#include "util/paths.h"
 #include "util/strv.h"
-
-char *
-za_data_dir (void)
-{
-  const char *d = getenv ("ZLAYER_DATA_DIR"), *home = getenv ("HOME");
-  char *out = NULL;
-  if (d && *d)
-    return strdup (d);
-  if (geteuid () != 0 && home && *home)
-    return asprintf (&out, "%s/.zlayer", home) < 0 ? NULL : out;
-  return strdup ("/var/lib/zlayer");
-}
-
-char *
-za_run_dir (void)
-{
-  const char *d = getenv ("ZLAYER_DATA_DIR");
-  char *out = NULL;
-  if (!d || !*d)
-    return strdup ("/var/run/zlayer");
-  return asprintf (&out, "%s/run", d) < 0 ? NULL : out;
-}
 
 void
 za_runtime_clear (struct za_runtime *rt)

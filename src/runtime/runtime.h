@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "util/err.h"
+#include "util/paths.h"
 
 struct za_runtime
 {
@@ -34,10 +35,6 @@ uint64_t za_now_ns (void); /* CLOCK_MONOTONIC */
 int za_runtime_find (const char *want, const char *root, struct za_runtime *out, struct za_err **err);
 void za_runtime_clear (struct za_runtime *rt);
 
-/* <run dir>: /var/run/zlayer for the platform data dir, else <data>/run
-   (zlayer-paths §3.2).  */
-char *za_run_dir (void);
-char *za_data_dir (void);
 
 /* Run `RUNTIME --root R --log L --log-format json ARGS...`.  FDS are the
    child's stdin/stdout/stderr (-1 = /dev/null).  *STATUS gets the wait
