@@ -68,20 +68,6 @@ clear_marker (int dfd)
   unlinkat (dfd, MARKER_FILE, 0);
 }
 
-/* ".NAME.XXXXXXXX.tmp" with 8 lowercase hex digits: a temp file of
-   za_write_file_atomic_at.  */
-static bool
-is_temp_of (const char *f, const char *name)
-{
-  size_t n = strlen (name);
-  if (f[0] != '.' || strncmp (f + 1, name, n) != 0 || f[1 + n] != '.')
-    return false;
-  f += 2 + n;
-  for (int i = 0; i < 8; i++)
-    if (!((f[i] >= '0' && f[i] <= '9') || (f[i] >= 'a' && f[i] <= 'f')))
-      return false;
-  return strcmp (f + 8, ".tmp") == 0;
-}
 
 /* What a bundle made by zagent holds: config.json, resolv.conf, rootfs,
    the marker, what `run` adds (logs/, init.pid and the runtime's
@@ -94,7 +80,7 @@ known_entry (const char *name)
   for (const char *const *n = names; *n; n++)
     if (strcmp (name, *n) == 0)
       return true;
-  return is_temp_of (name, "config.json") || is_temp_of (name, "resolv.conf");
+  return za_is_temp_of (name, "config.json") || za_is_temp_of (name, "resolv.conf");
 }
 
 enum bundle_kind

@@ -10,24 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-static int fail (char **reason, const char *fmt, ...)
-    __attribute__ ((format (printf, 2, 3)));
-
-static int
-fail (char **reason, const char *fmt, ...)
-{
-  va_list ap;
-  char *msg = NULL;
-
-  if (!reason)
-    return -1;
-  va_start (ap, fmt);
-  if (vasprintf (&msg, fmt, ap) < 0)
-    msg = NULL;
-  va_end (ap);
-  *reason = msg;
-  return -1;
-}
+#define fail za_reasonf
 
 /* The <ctype.h> classes follow the locale; these grammars are ASCII.  */
 static bool

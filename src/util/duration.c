@@ -9,24 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail (char **reason, const char *fmt, ...)
-    __attribute__ ((format (printf, 2, 3)));
-
-static int
-fail (char **reason, const char *fmt, ...)
-{
-  va_list ap;
-  char *msg = NULL;
-
-  if (!reason)
-    return -1;
-  va_start (ap, fmt);
-  if (vasprintf (&msg, fmt, ap) < 0)
-    msg = NULL;
-  va_end (ap);
-  *reason = msg;
-  return -1;
-}
+#define fail za_reasonf
 
 /* The <ctype.h> classes follow the locale; this grammar is ASCII.  */
 static bool
@@ -308,3 +291,18 @@ za_duration_parse (const char *s, uint64_t *out_ns, char **reason)
   return 0;
 }
 
+
+int
+za_reasonf (char **reason, const char *fmt, ...)
+{
+  va_list ap;
+  char *msg = NULL;
+  if (!reason)
+    return -1;
+  va_start (ap, fmt);
+  if (vasprintf (&msg, fmt, ap) < 0)
+    msg = NULL;
+  va_end (ap);
+  *reason = msg;
+  return -1;
+}

@@ -12,4 +12,8 @@
    even where humantime (which counts seconds) would still accept it.  */
 int za_duration_parse (const char *s, uint64_t *out_ns, char **reason);
 
+/* For syntax checkers that explain with a malloc'd *REASON: set it (when
+   REASON is not NULL) and return -1.  */
+int za_reasonf (char **reason, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
 #endif

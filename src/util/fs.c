@@ -218,8 +218,8 @@ za_write_file_atomic_at (int dirfd, const char *name, const void *data,
 }
 
 /* ".NAME.XXXXXXXX.tmp" with 8 lowercase hex digits, as made above.  */
-static bool
-is_temp_of (const char *f, const char *name)
+bool
+za_is_temp_of (const char *f, const char *name)
 {
   size_t n = strlen (name);
   if (f[0] != '.' || strncmp (f + 1, name, n) != 0 || f[1 + n] != '.')
@@ -251,7 +251,7 @@ za_remove_stale_temps_at (int dirfd, const char *const *names, const struct time
       bool match = false;
       int fd;
       for (const char *const *n = names; *n && !match; n++)
-        match = is_temp_of (de->d_name, *n);
+        match = za_is_temp_of (de->d_name, *n);
       if (!match || fstatat (dirfd, de->d_name, &a, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG (a.st_mode))
         continue;
       /* Only files last written before this write began ...  */

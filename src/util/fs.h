@@ -38,6 +38,10 @@ int za_write_file_atomic_at (int dirfd, const char *name, const void *data,
 struct timespec;
 void za_remove_stale_temps_at (int dirfd, const char *const *names, const struct timespec *before);
 
+/* Whether file name F is a temp file of za_write_file_atomic_at for NAME
+   (".NAME.XXXXXXXX.tmp").  */
+bool za_is_temp_of (const char *f, const char *name);
+
 int za_write_all (int fd, const void *data, size_t len);
 
 /* mkdir -p; the last component gets MODE, missing parents 0755.  */
