@@ -2,6 +2,7 @@
 /* CDI names ("vendor/class=name") and how CDI messages quote values: a
    leaf that the spec layer may use without depending on the rest of cdi/.  */
 #include "cdi/name.h"
+#include "util/strv.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -18,32 +19,10 @@
 const char *
 za_cdi_quote (char *buf, size_t len, const char *s)
 {
-  size_t o = 0;
-  for (size_t i = 0; s[i] && o + 8 < len; i++)
-    {
-      unsigned char c = (unsigned char) s[i];
-      if (i == 64)
-        {
-          memcpy (buf + o, "...", 3);
-          o += 3;
-          break;
-        }
-      if (c == '"' || c == '\\')
-        {
-          buf[o++] = '\\';
-          buf[o++] = (char) c;
-        }
-      else if (c < 0x20 || c == 0x7f)
-        o += (size_t) snprintf (buf + o, len - o, "\\x%02x", c);
-      else
-        buf[o++] = (char) c;
-    }
-  buf[o] = '\0';
+  za_escape_into (buf, len, s, strlen (s));
   return buf;
 }
-/* A fresh buffer per use: the compound literal lives until the end of the
-   enclosing block, i.e. across the call that prints it.  */
-#define Q(s) za_cdi_quote ((char[ZA_CDI_QUOTE_MAX]) { 0 }, ZA_CDI_QUOTE_MAX, (s))
+
 #define QC(ch) za_cdi_quote ((char[ZA_CDI_QUOTE_MAX]) { 0 }, ZA_CDI_QUOTE_MAX, (const char[2]) { (ch), '\0' })
 
 /* ---- names ----------------------------------------------------------- */
@@ -70,12 +49,12 @@ za_cdi_vc_problem (const char *what, const char *s, char *buf, size_t len)
   if (!n)
     return snprintf (buf, len, "invalid (empty) %s name", what), buf;
   if (!is_letter (s[0]))
-    return snprintf (buf, len, "invalid %s \"%s\", should start with letter", what, Q (s)), buf;
+    return snprintf (buf, len, "invalid %s \"%s\", should start with letter", what, ZA_CDI_Q (s)), buf;
   for (size_t i = 1; i + 1 < n; i++)
     if (!is_alnum (s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
-      return snprintf (buf, len, "invalid character '%s' in %s name \"%s\"", QC (s[i]), what, Q (s)), buf;
+      return snprintf (buf, len, "invalid character '%s' in %s name \"%s\"", QC (s[i]), what, ZA_CDI_Q (s)), buf;
   if (!is_alnum (s[n - 1]))
-    return snprintf (buf, len, "invalid %s \"%s\", should end with a letter or digit", what, Q (s)), buf;
+    return snprintf (buf, len, "invalid %s \"%s\", should end with a letter or digit", what, ZA_CDI_Q (s)), buf;
   return NULL;
 }
 
@@ -86,12 +65,12 @@ za_cdi_name_problem (const char *s, char *buf, size_t len)
   if (!n)
     return snprintf (buf, len, "invalid (empty) device name"), buf;
   if (!is_alnum (s[0]))
-    return snprintf (buf, len, "invalid name \"%s\", should start with a letter or digit", Q (s)), buf;
+    return snprintf (buf, len, "invalid name \"%s\", should start with a letter or digit", ZA_CDI_Q (s)), buf;
   for (size_t i = 1; i + 1 < n; i++)
     if (!is_alnum (s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.' && s[i] != ':')
-      return snprintf (buf, len, "invalid character '%s' in device name \"%s\"", QC (s[i]), Q (s)), buf;
+      return snprintf (buf, len, "invalid character '%s' in device name \"%s\"", QC (s[i]), ZA_CDI_Q (s)), buf;
   if (n > 1 && !is_alnum (s[n - 1]))
-    return snprintf (buf, len, "invalid name \"%s\", should end with a letter or digit", Q (s)), buf;
+    return snprintf (buf, len, "invalid name \"%s\", should end with a letter or digit", ZA_CDI_Q (s)), buf;
   return NULL;
 }
 
@@ -123,11 +102,11 @@ za_cdi_qualified_problem (const char *q, char *buf, size_t len)
   char part[512];
   const char *p;
   if (!q || !*q || q[0] == '/')
-    return snprintf (buf, len, "\"%s\" is not a qualified device name (vendor/class=name)", Q (q ? q : "")), buf;
+    return snprintf (buf, len, "\"%s\" is not a qualified device name (vendor/class=name)", ZA_CDI_Q (q ? q : "")), buf;
   eq = strchr (q, '=');
   slash = strchr (q, '/');
   if (!eq || eq == q || !eq[1] || !slash || slash > eq)
-    return snprintf (buf, len, "\"%s\" is not a qualified device name (vendor/class=name)", Q (q)), buf;
+    return snprintf (buf, len, "\"%s\" is not a qualified device name (vendor/class=name)", ZA_CDI_Q (q)), buf;
   snprintf (part, sizeof part, "%.*s", (int) (slash - q), q);
   if ((p = za_cdi_vc_problem ("vendor", part, buf, len)))
     return p;

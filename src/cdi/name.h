@@ -23,5 +23,8 @@ const char *za_cdi_name_problem (const char *s, char *buf, size_t len);
    bytes escaped, at most 64 bytes then "...".  */
 #define ZA_CDI_QUOTE_MAX 300
 const char *za_cdi_quote (char *buf, size_t len, const char *s);
+/* A fresh buffer per use: the compound literal lives until the end of the
+   enclosing block, i.e. across the call that prints it.  */
+#define ZA_CDI_Q(s) za_cdi_quote ((char[ZA_CDI_QUOTE_MAX]) { 0 }, ZA_CDI_QUOTE_MAX, (s))
 
 #endif

@@ -136,9 +136,6 @@ static const struct za_field spec_fields[] = {
 static const struct za_schema spec_schema = ZA_SCHEMA (struct za_cdi_spec, "CDI spec", spec_fields);
 
 
-/* A fresh buffer per use: the compound literal lives until the end of the
-   enclosing block, i.e. across the call that prints it.  */
-#define Q(s) za_cdi_quote ((char[ZA_CDI_QUOTE_MAX]) { 0 }, ZA_CDI_QUOTE_MAX, (s))
 
 /* ---- versions -------------------------------------------------------- */
 
@@ -289,7 +286,7 @@ validate_edits (struct vctx *v, const struct za_cdi_edits *e, const char *ctx)
 {
   for (size_t i = 0; i < e->env.n; i++)
     if (!env_valid (e->env.v[i].s))
-      verr (v, &e->env.v[i].m, "%sinvalid environment variable \"%s\"", ctx, Q (e->env.v[i].s));
+      verr (v, &e->env.v[i].m, "%sinvalid environment variable \"%s\"", ctx, ZA_CDI_Q (e->env.v[i].s));
   for (size_t i = 0; i < e->device_nodes.n; i++)
     {
       const struct za_cdi_device_node *d = (const struct za_cdi_device_node *) e->device_nodes.v + i;
@@ -297,11 +294,11 @@ validate_edits (struct vctx *v, const struct za_cdi_edits *e, const char *ctx)
       if (!d->path.s || !*d->path.s)
         verr (v, at (&d->path.m, &d->m), "%sinvalid (empty) device path", ctx);
       if (*t && strcmp (t, "b") && strcmp (t, "c") && strcmp (t, "u") && strcmp (t, "p"))
-        verr (v, &d->type.m, "%sdevice \"%s\": invalid device type \"%s\"", ctx, Q (d->path.s ? d->path.s : ""),
-              Q (t));
+        verr (v, &d->type.m, "%sdevice \"%s\": invalid device type \"%s\"", ctx, ZA_CDI_Q (d->path.s ? d->path.s : ""),
+              ZA_CDI_Q (t));
       if (d->permissions.s && strspn (d->permissions.s, "rwm") != strlen (d->permissions.s))
         verr (v, &d->permissions.m, "%sdevice \"%s\": invalid permissions \"%s\"", ctx,
-              Q (d->path.s ? d->path.s : ""), Q (d->permissions.s));
+              ZA_CDI_Q (d->path.s ? d->path.s : ""), ZA_CDI_Q (d->permissions.s));
     }
   for (size_t i = 0; i < e->mounts.n; i++)
     {
@@ -319,24 +316,24 @@ validate_edits (struct vctx *v, const struct za_cdi_edits *e, const char *ctx)
       for (int k = 0; hook_names[k]; k++)
         ok |= !strcmp (hn, hook_names[k]);
       if (!ok)
-        verr (v, at (&h->hook_name.m, &h->m), "%sinvalid hook name \"%s\"", ctx, Q (hn));
+        verr (v, at (&h->hook_name.m, &h->m), "%sinvalid hook name \"%s\"", ctx, ZA_CDI_Q (hn));
       if (!h->path.s || !*h->path.s)
-        verr (v, at (&h->path.m, &h->m), "%sinvalid hook \"%s\" with empty path", ctx, Q (hn));
+        verr (v, at (&h->path.m, &h->m), "%sinvalid hook \"%s\" with empty path", ctx, ZA_CDI_Q (hn));
       /* The OCI runtime spec wants an absolute hook path, and a relative
          one would resolve against whatever directory the runtime runs
          in.  The reference library does not check it (docs/cdi.md).  */
       else if (h->path.s[0] != '/')
-        verr (v, &h->path.m, "%sinvalid hook \"%s\": path \"%s\" is not absolute", ctx, Q (hn), Q (h->path.s));
+        verr (v, &h->path.m, "%sinvalid hook \"%s\": path \"%s\" is not absolute", ctx, ZA_CDI_Q (hn), ZA_CDI_Q (h->path.s));
       for (size_t k = 0; k < h->env.n; k++)
         if (!env_valid (h->env.v[k].s))
-          verr (v, &h->env.v[k].m, "%sinvalid hook environment variable \"%s\"", ctx, Q (h->env.v[k].s));
+          verr (v, &h->env.v[k].m, "%sinvalid hook environment variable \"%s\"", ctx, ZA_CDI_Q (h->env.v[k].s));
     }
   if (e->intel_rdt && e->intel_rdt->clos_id.s)
     {
       const char *c = e->intel_rdt->clos_id.s;
       if (strcmp (c, "/") && (strlen (c) >= 4096 || !strcmp (c, ".") || !strcmp (c, "..")
                               || strpbrk (c, "/\n")))
-        verr (v, &e->intel_rdt->clos_id.m, "%sinvalid intelRdt closID \"%s\"", ctx, Q (c));
+        verr (v, &e->intel_rdt->clos_id.m, "%sinvalid intelRdt closID \"%s\"", ctx, ZA_CDI_Q (c));
     }
   /* duplicates by sorting: a pairwise check is quadratic in long lists */
   const char **hn = calloc (e->net_devices.n + 1, sizeof *hn);
@@ -358,9 +355,9 @@ validate_edits (struct vctx *v, const struct za_cdi_edits *e, const char *ctx)
         verr (v, at (&d->name.m, &d->m), "%sinvalid (empty) netDevice name", ctx);
       if (hdup[i])
         verr (v, &d->host_interface_name.m, "%sduplicate netDevice hostInterfaceName \"%s\"", ctx,
-              Q (d->host_interface_name.s));
+              ZA_CDI_Q (d->host_interface_name.s));
       if (ndup[i])
-        verr (v, &d->name.m, "%sduplicate netDevice name \"%s\"", ctx, Q (d->name.s));
+        verr (v, &d->name.m, "%sduplicate netDevice name \"%s\"", ctx, ZA_CDI_Q (d->name.s));
     }
   free (hn);
   free (nn);
@@ -380,7 +377,7 @@ validate_spec (struct za_cdi_file *f, struct za_err **err)
 
   if (!za_cdi_version_known (ver))
     {
-      verr (&v, at (&s->cdi_version.m, &s->m), "invalid version \"%s\"", Q (ver));
+      verr (&v, at (&s->cdi_version.m, &s->m), "invalid version \"%s\"", ZA_CDI_Q (ver));
       return za_errs_finish (&v.errs, err);
     }
   {
@@ -421,14 +418,14 @@ validate_spec (struct za_cdi_file *f, struct za_err **err)
       const struct za_cdi_device *d = (const struct za_cdi_device *) s->devices.v + i;
       char ctx[300];
       const char *nm = d->name.s ? d->name.s : "";
-      snprintf (ctx, sizeof ctx, "failed add device \"%s\": ", Q (nm));
+      snprintf (ctx, sizeof ctx, "failed add device \"%s\": ", ZA_CDI_Q (nm));
       if ((p = za_cdi_name_problem (nm, buf, sizeof buf)))
         verr (&v, d->name.s ? &d->name.m : &d->m, "%s%s", ctx, p);
       if (edits_empty (&d->edits))
         verr (&v, d->name.s ? &d->name.m : &d->m, "%sinvalid device, empty device edits", ctx);
       validate_edits (&v, &d->edits, ctx);
       if (dup[i])
-        verr (&v, &d->name.m, "invalid spec, multiple device \"%s\"", Q (nm));
+        verr (&v, &d->name.m, "invalid spec, multiple device \"%s\"", ZA_CDI_Q (nm));
     }
   free (dup);
   if (s->devices.n == 0)

@@ -256,3 +256,29 @@ za_strbuf_clear (struct za_strbuf *b)
   free (b->data);
   *b = (struct za_strbuf) { 0 };
 }
+
+void
+za_escape_into (char *buf, size_t len, const char *s, size_t slen)
+{
+  size_t o = 0;
+  for (size_t i = 0; i < slen && o + 8 < len; i++)
+    {
+      unsigned char c = (unsigned char) s[i];
+      if (i == 64)
+        {
+          memcpy (buf + o, "...", 3);
+          o += 3;
+          break;
+        }
+      if (c == '"' || c == '\\')
+        {
+          buf[o++] = '\\';
+          buf[o++] = (char) c;
+        }
+      else if (c < 0x20 || c == 0x7f)
+        o += (size_t) snprintf (buf + o, len - o, "\\x%02x", c);
+      else
+        buf[o++] = (char) c;
+    }
+  buf[o] = '\0';
+}

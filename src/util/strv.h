@@ -47,6 +47,11 @@ struct za_strbuf
 int za_strbuf_add (struct za_strbuf *b, const void *p, size_t n);
 void za_strbuf_clear (struct za_strbuf *b);
 
+/* S[0..SLEN) as messages quote input: '"', '\\' and control bytes escaped
+   (a newline must not forge a second error line), at most 64 bytes, then
+   "...".  Writes at most LEN bytes to BUF, NUL included (LEN >= 8).  */
+void za_escape_into (char *buf, size_t len, const char *s, size_t slen);
+
 static inline void
 za_strv_clearp (struct za_strv *s)
 {

@@ -3,6 +3,7 @@
    any file (redaction).  */
 #define _GNU_SOURCE
 #include "yaml/decode_int.h"
+#include "util/strv.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,33 +14,16 @@
 void
 za_yaml_quote_into (char *buf, size_t len, const char *s, size_t slen)
 {
-  size_t o = 0;
-  if (len < 8)
+  size_t o;
+  if (len < 10)
     {
       if (len)
         buf[0] = '\0';
       return;
     }
-  buf[o++] = '"';
-  for (size_t i = 0; i < slen && o + 8 < len; i++)
-    {
-      unsigned char c = (unsigned char) s[i];
-      if (c == '"' || c == '\\')
-        {
-          buf[o++] = '\\';
-          buf[o++] = (char) c;
-        }
-      else if (c < 0x20 || c == 0x7f)
-        o += (size_t) snprintf (buf + o, len - o, "\\x%02x", c);
-      else
-        buf[o++] = (char) c;
-      if (i == 63 && slen > 64)
-        {
-          memcpy (buf + o, "...", 3);
-          o += 3;
-          break;
-        }
-    }
+  buf[0] = '"';
+  za_escape_into (buf + 1, len - 2, s, slen);
+  o = strlen (buf);
   buf[o++] = '"';
   buf[o] = '\0';
 }
