@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bundle/build.h"
 #include "gpu/gpu.h"
@@ -63,5 +64,9 @@ void za_gen_take (struct gen *g, struct za_err **errs, struct za_err **warns);
 int za_gen_process (struct gen *g, json_t **out);
 int za_gen_mounts (struct gen *g, json_t **out, char **resolv);
 int za_gen_linux (struct gen *g, json_t **out);
+
+/* Rootless: the caller's sub-id range (START, COUNT) when the container
+   gets one (build_linux.c); false otherwise.  */
+bool za_gen_subid (struct gen *g, bool gid, uint32_t *start, uint32_t *count);
 
 #endif

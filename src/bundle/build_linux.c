@@ -3,6 +3,7 @@
    namespaces, masked and read-only paths.  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pwd.h>
 #include <stdint.h>
@@ -44,18 +45,31 @@ id_mapping (struct gen *g, uint32_t host, uint32_t cont, uint32_t size)
   return m;
 }
 
+/* The caller's range in /etc/subuid (GID: /etc/subgid), mapped from
+   container id 1 up, as podman and `runc spec --rootless` + newuidmap do.
+   Only when the setuid helper that writes such a mapping is installed
+   (Debian's uidmap; runc and crun call it): an unprivileged process can
+   map nothing but its own id, so without it the container gets the
+   single-id mapping rather than a config the runtime cannot apply.  */
+bool
+za_gen_subid (struct gen *g, bool gid, uint32_t *start, uint32_t *count)
+{
+  struct passwd *pw = getpwuid (geteuid ());
+  cleanup_free char *file = za_host_path (&g->o->host, gid ? "/etc/subgid" : "/etc/subuid");
+  cleanup_free char *tool = za_path_lookup (gid ? "newgidmap" : "newuidmap", NULL);
+  char uidstr[16];
+  snprintf (uidstr, sizeof uidstr, "%u", (unsigned) geteuid ());
+  return g->rootless && file && pw && tool && za_subid_lookup (file, pw->pw_name, uidstr, start, count) == 1;
+}
+
 static json_t *
 rootless_mappings (struct gen *g, bool gid)
 {
   uint32_t id = gid ? getegid () : geteuid ();
   json_t *a = jcheck (g, json_array ());
-  struct passwd *pw = getpwuid (geteuid ());
-  cleanup_free char *file = za_host_path (&g->o->host, gid ? "/etc/subgid" : "/etc/subuid");
-  char uidstr[16];
   uint32_t start, count;
-  snprintf (uidstr, sizeof uidstr, "%u", (unsigned) geteuid ());
   jpush (g, a, id_mapping (g, id, 0, 1));
-  if (file && pw && za_subid_lookup (file, pw->pw_name, uidstr, &start, &count) == 1)
+  if (za_gen_subid (g, gid, &start, &count))
     jpush (g, a, id_mapping (g, start, 1, count));
   return a;
 }
@@ -171,6 +185,40 @@ cgroups_path (struct gen *g, char **out)
   return 0;
 }
 
+/* A rootless container gets its own cgroup only where one was delegated
+   to us: cgroup v2 with our own cgroup writable (systemd's user@.service
+   does that).  Elsewhere (cgroup v1, no delegation) runc refuses an
+   explicit cgroupsPath it cannot create and any limit it cannot set, so,
+   as podman does, the container stays in our cgroup without limits.  */
+static bool
+rootless_without_cgroup (struct gen *g)
+{
+  cleanup_free char *own = NULL, *rel = NULL, *dir = NULL;
+  if (!g->rootless || geteuid () == 0)
+    return false;
+  if (!za_cgroup_is_unified (&g->o->host) || !(own = za_cgroup_own_v2_path (&g->o->host)))
+    return true;
+  if (asprintf (&rel, "/sys/fs/cgroup%s", own) < 0 || !(dir = za_host_path (&g->o->host, rel)))
+    return true;
+  return faccessat (AT_FDCWD, dir, W_OK, AT_EACCESS) != 0;
+}
+
+/* Keep only the device rules (runc ignores those rootless); warn when
+   limits of the spec are dropped.  */
+static void
+drop_limits (struct gen *g, json_t *res)
+{
+  json_t *devices = json_incref (json_object_get (res, "devices"));
+  bool any = json_object_size (res) > (devices ? 1 : 0);
+  json_object_clear (res);
+  if (devices)
+    jset (g, res, "devices", devices);
+  if (any)
+    za_errs_at (&g->warns, NULL, NULL, NULL,
+                "rootless without a delegated cgroup (cgroup v1, or cgroup v2 without a writable own cgroup): "
+                "the resource limits of container %s are not applied", g->id);
+}
+
 static int
 build_resources (struct gen *g, json_t *rules, json_t **out)
 {
@@ -281,6 +329,7 @@ za_gen_linux (struct gen *g, json_t **out)
   } std_devs[] = { { 1, 3 }, { 1, 5 }, { 1, 7 }, { 1, 8 }, { 1, 9 }, { 5, 0 }, { 5, 1 }, { 5, 2 }, { 136, -1 } };
   json_t *lx = jcheck (g, json_object ()), *rules = jcheck (g, json_array ()),
          *devices = jcheck (g, json_array ()), *res = NULL, *ns;
+  bool nocg;
   cleanup_free char *cg = NULL;
   int ret = 0;
 
@@ -308,10 +357,13 @@ za_gen_linux (struct gen *g, json_t **out)
   for (size_t i = 0; i < g->gpu.nrules; i++)
     jpush (g, rules, cgroup_rule (g, true, g->gpu.rules[i].type, g->gpu.rules[i].major, g->gpu.rules[i].minor,
                                   g->gpu.rules[i].access));
-  if (cgroups_path (g, &cg) < 0)
+  nocg = rootless_without_cgroup (g);
+  if (!nocg && cgroups_path (g, &cg) < 0)
     ret = -1;
   if (ret < 0 || build_resources (g, rules, &res) < 0)
     goto fail;
+  if (nocg)
+    drop_limits (g, res);
 
   if (g->rootless)
     {
@@ -328,7 +380,8 @@ za_gen_linux (struct gen *g, json_t **out)
     }
   jset (g, lx, "resources", res);
   res = NULL;
-  jset (g, lx, "cgroupsPath", JSTR (cg));
+  if (cg)
+    jset (g, lx, "cgroupsPath", JSTR (cg));
   ns = jcheck (g, json_array ());
   {
     const char *types[] = { "pid", "ipc", "uts", "mount", g->host_network ? NULL : "network",

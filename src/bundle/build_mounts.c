@@ -44,8 +44,14 @@ default_mounts (struct gen *g, json_t *mounts)
   bool ro = !g->privileged;
   jpush (g, mounts, mount_obj (g, "/proc", "proc", "proc", "nosuid,noexec,nodev"));
   jpush (g, mounts, mount_obj (g, "/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"));
+  uint32_t start, count;
+  /* gid=5 (tty) only where the container maps gid 5: the kernel refuses
+     an unmapped gid, so rootless with one id drops it (runc spec
+     --rootless drops every uid=/gid=).  */
+  bool tty_gid = !g->rootless || (za_gen_subid (g, true, &start, &count) && count >= 5);
   jpush (g, mounts, mount_obj (g, "/dev/pts", "devpts", "devpts",
-                               "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"));
+                               tty_gid ? "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"
+                                       : "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620"));
   jpush (g, mounts, mount_obj (g, "/dev/shm", "tmpfs", "shm", "nosuid,noexec,nodev,mode=1777,size=65536k"));
   jpush (g, mounts, mount_obj (g, "/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
   jpush (g, mounts, mount_obj (g, "/sys", "sysfs", "sysfs", ro ? "nosuid,noexec,nodev,ro" : "nosuid,noexec,nodev"));
