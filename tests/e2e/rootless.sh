@@ -31,6 +31,9 @@ trap cleanup EXIT
 if [ "$(id -u)" != 0 ] || ! command -v runc >/dev/null || ! command -v setpriv >/dev/null; then
   skip "rootless run" "needs root (to drop to uid $U), runc and setpriv"; finish; exit
 fi
+if ! setpriv --reuid=$U --regid=$U --clear-groups unshare -U true 2>/dev/null; then
+  skip "rootless run" "this host does not let uid $U create a user namespace"; finish; exit
+fi
 chmod 755 "$WORK"
 # The binary where uid 65534 can reach it (the build dir may not be).
 install -m 755 "$ZAGENT" "$WORK/zagent"
