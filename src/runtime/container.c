@@ -150,8 +150,11 @@ za_layer_remove (const char *dir, struct za_err **err)
     return za_err_set (err, ENOMEM, "out of memory");
   /* Detach: a process still holding the mount must not keep us from
      removing the dir; za_rm_rf_at never crosses into a mount that is
-     still there, so the shared image below is safe either way.  */
-  if (umount2 (rootfs, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+     still there, so the shared image below is safe either way.  EPERM:
+     a rootless caller, which could not mount there either (its layer is
+     a private copy).  */
+  if (umount2 (rootfs, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT
+      && !(errno == EPERM && geteuid () != 0))
     return za_err_set (err, errno, "unmount `%s`: %s", rootfs, strerror (errno));
   if (za_rm_rf_at (AT_FDCWD, dir, err) < 0)
     return za_err_wrap (err, "remove `%s`", dir);

@@ -102,6 +102,16 @@ run as_nobody HOME=/nonexistent XDG_DATA_HOME="$WORK/xdata" XDG_RUNTIME_DIR="$WO
 check "bundle goes under \$XDG_DATA_HOME/zlayer" test "$out" = "$WORK/xdata/zlayer/bundles/rl-rep-1"
 check "... owned by uid $U" test "$(stat -c %u "$WORK/xdata/zlayer/bundles/rl-rep-1")" = $U
 
+# ---- an OCI image layout (unpacked and copied, no mount, as uid 65534) ---
+python3 "$here/mklayout.py" "$WORK/layout" "$WORK/rootfs" v1 >/dev/null && chmod -R a+rX "$WORK/layout"
+run as_nobody HOME=/nonexistent XDG_DATA_HOME="$WORK/xdata" XDG_RUNTIME_DIR="$WORK/xrun" -- \
+  run -f "$WORK/c.yaml" --image "$WORK/layout:v1"
+expect_rc "run --image as uid $U exits 0" 0
+check "... the container ran from the image" grep -qx wrote <<<"$out"
+check "... no warning but the dropped limits" test -z "$(grep -v 'resource limits of container' <<<"$err")"
+check "... its writable layer is removed" test -z "$(ls -A "$WORK/xdata/zlayer/containers" 2>/dev/null)"
+check "... the image cache is the user's" test "$(stat -c %u "$WORK/xdata/zlayer/rootfs")" = $U
+
 # ---- a writable HOME: ~/.zlayer (the seed), run dir under it without XDG ---
 run as_nobody HOME="$WORK/home" -- run -f "$WORK/c.yaml" --rootfs "$WORK/rootfs"
 expect_rc "run with a writable HOME exits 0" 0
