@@ -391,7 +391,18 @@ kill_all (const struct za_cstate *cs, int sig, bool all)
   struct za_runtime rt = { 0 };
   int ret = -1;
   if (za_runtime_from_record (cs, &rt, NULL) == 0)
-    ret = za_runtime_kill (&rt, cs->id, sig, all, NULL);
+    {
+      struct za_err *e = NULL;
+      ret = za_runtime_kill (&rt, cs->id, sig, all, &e);
+      /* `kill --all` walks the container's cgroup; a rootless container
+         without a delegated cgroup has none and runc refuses.  Its init
+         then: the container has its own pid namespace, whose processes
+         all die with it.  (Not after a timeout: a hung runtime gets one
+         bounded wait, not two.)  */
+      if (ret < 0 && all && !(e && e->code == ETIMEDOUT))
+        ret = za_runtime_kill (&rt, cs->id, sig, false, NULL);
+      za_err_free (&e);
+    }
   za_runtime_clear (&rt);
   return ret;
 }

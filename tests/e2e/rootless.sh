@@ -102,6 +102,18 @@ run as_nobody HOME=/nonexistent XDG_DATA_HOME="$WORK/xdata" XDG_RUNTIME_DIR="$WO
 check "bundle goes under \$XDG_DATA_HOME/zlayer" test "$out" = "$WORK/xdata/zlayer/bundles/rl-rep-1"
 check "... owned by uid $U" test "$(stat -c %u "$WORK/xdata/zlayer/bundles/rl-rep-1")" = $U
 
+# ---- detach, ps, stop (SIGKILL after the grace period), rm ---------------
+XR=(HOME=/nonexistent XDG_DATA_HOME="$WORK/xdata" XDG_RUNTIME_DIR="$WORK/xrun")
+run as_nobody "${XR[@]}" -- run -d -f "$WORK/c.yaml" --rootfs "$WORK/rootfs" -- /bin/sh -c 'exec sleep 60'
+expect_rc "run --detach as uid $U exits 0" 0
+run as_nobody "${XR[@]}" -- ps
+check "ps lists it as running" grep -qE '^rl-rep-1 +running' <<<"$out"
+run as_nobody "${XR[@]}" -- stop --time 1s rl-rep-1
+expect_rc "stop kills it (init ignores SIGTERM; no cgroup for kill --all)" 0
+run as_nobody "${XR[@]}" -- rm rl-rep-1
+expect_rc "rm removes it" 0
+check "nothing left in the runtime" test -z "$(runc --root "$WORK/xrun/zlayer/runc" list -q)"
+
 # ---- an OCI image layout (unpacked and copied, no mount, as uid 65534) ---
 python3 "$here/mklayout.py" "$WORK/layout" "$WORK/rootfs" v1 >/dev/null && chmod -R a+rX "$WORK/layout"
 run as_nobody HOME=/nonexistent XDG_DATA_HOME="$WORK/xdata" XDG_RUNTIME_DIR="$WORK/xrun" -- \
