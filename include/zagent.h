@@ -366,8 +366,9 @@ ZAGENT_PUBLIC const char *zagent_gpu_node (const zagent_gpu *g, size_t i);
 /* ---- the runtime shim (zagent-runtime) ------------------------------ */
 
 /* Its configuration file (YAML; docs/shim.md): PATH, else
-   $ZAGENT_RUNTIME_CONFIG, else ZAGENT_SHIM_CONFIG_DEFAULT, where a
-   missing file means the defaults.  The file must be root's (or the
+   $ZAGENT_RUNTIME_CONFIG (both must exist), else the first that exists of
+   $XDG_CONFIG_HOME/zagent/runtime.yaml (or $HOME/.config/zagent/...) and
+   ZAGENT_SHIM_CONFIG_DEFAULT; none: the defaults.  The file must be root's (or the
    caller's) and writable only by its owner.  The environment overrides
    it: ZAGENT_SHIM_RUNTIME (the runtime), CDI_SPEC_DIRS (the spec
    directories), ZAGENT_RUNTIME_LOG_LEVEL.  */

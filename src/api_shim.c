@@ -79,9 +79,12 @@ check_owner (int fd, const char *path, struct za_err **err)
   return 0;
 }
 
-/* Read and decode PATH into F; a missing file is fine when OPTIONAL.  */
+/* Read and decode PATH into F; a missing file is fine when OPTIONAL.
+   Problems of the content go to *BAD (so that the value checks can add
+   theirs: every problem at once), others fail at once.  */
 static int
-read_file (zagent_shim_config *c, const char *path, bool optional, struct shim_file *f, struct za_err **err)
+read_file (zagent_shim_config *c, const char *path, bool optional, struct shim_file *f, struct za_err **bad,
+           struct za_err **err)
 {
   cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   cleanup_free char *data = NULL;
@@ -102,7 +105,8 @@ read_file (zagent_shim_config *c, const char *path, bool optional, struct shim_f
     return 0;
   dc = (struct za_dctx) { .arena = &c->arena, .file = c->file, .errs = ZA_ERRS_INIT (ZA_ERRS_MAX) };
   za_decode (&dc, &shim_schema, root, f);
-  return za_errs_finish (&dc.errs, err);
+  za_errs_finish (&dc.errs, bad);
+  return 0;
 }
 
 /* A list of the file as a NULL-free array in the arena.  */
@@ -194,20 +198,53 @@ apply_env (zagent_shim_config *c, struct za_err **err)
   return 0;
 }
 
+/* The user's file, as XDG says ($XDG_CONFIG_HOME, else $HOME/.config),
+   in the arena; NULL when neither is an absolute path.  conmon keeps
+   HOME where it drops everything else, so this is how podman users
+   without /etc reach the shim (nvidia-container-runtime reads
+   $XDG_CONFIG_HOME the same way).  */
+static const char *
+user_file (struct za_arena *a)
+{
+  const char *x = getenv ("XDG_CONFIG_HOME"), *home = getenv ("HOME");
+  if (x && x[0] == '/')
+    return za_arena_printf (a, "%s/zagent/runtime.yaml", x);
+  if (home && home[0] == '/')
+    return za_arena_printf (a, "%s/.config/zagent/runtime.yaml", home);
+  return NULL;
+}
+
 int
 zagent_shim_config_load (zagent_shim_config **out, const char *path, zagent_error **err)
 {
   const char *env = getenv ("ZAGENT_RUNTIME_CONFIG");
-  bool optional = !path && !(env && *env);
   struct shim_file f = { 0 };
   zagent_shim_config *c = calloc (1, sizeof *c);
+  cleanup_err struct za_err *bad = NULL;
   *out = NULL;
   if (!c)
     return za_err_set (err, ENOMEM, "out of memory");
-  if (!path)
-    path = env && *env ? env : ZAGENT_SHIM_CONFIG_DEFAULT;
-  if (read_file (c, path, optional, &f, err) < 0 || check_values (&f, c->file, err) < 0)
-    goto fail;
+  if (!path && env && *env)
+    path = env;
+  if (path)
+    {
+      if (read_file (c, path, false, &f, &bad, err) < 0)
+        goto fail;
+    }
+  else
+    {
+      /* The first that exists: the user's, then the system's.  */
+      const char *user = user_file (&c->arena);
+      if ((user && read_file (c, user, true, &f, &bad, err) < 0)
+          || (!c->file && read_file (c, ZAGENT_SHIM_CONFIG_DEFAULT, true, &f, &bad, err) < 0))
+        goto fail;
+    }
+  check_values (&f, c->file, &bad);
+  if (bad)
+    {
+      za_err_append (err, &bad);
+      goto fail;
+    }
   if (apply_file (c, &f) < 0)
     {
       za_err_set (err, ENOMEM, "out of memory");

@@ -237,7 +237,8 @@ usage (const zagent_shim_config *cfg)
           "  zagent-runtime --version   this shim's version, then the runtime's\n"
           "  zagent-runtime --help      this text\n"
           "\n"
-          "Config file: $ZAGENT_RUNTIME_CONFIG, else %s (see zagent-runtime(8));\n"
+          "Config file: $ZAGENT_RUNTIME_CONFIG, else $XDG_CONFIG_HOME/zagent/runtime.yaml\n"
+          "($HOME/.config/...), else %s (see zagent-runtime(8));\n"
           "overridden by ZAGENT_SHIM_RUNTIME, CDI_SPEC_DIRS and ZAGENT_RUNTIME_LOG_LEVEL.\n",
           ZAGENT_SHIM_CONFIG_DEFAULT);
   if (cfg)
