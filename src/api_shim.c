@@ -156,11 +156,9 @@ apply_file (zagent_shim_config *c, const struct shim_file *f)
   c->log_file = f->log_file.s;
   c->log_level = f->log_level.set ? f->log_level.v : ZAGENT_LOG_WARNING;
   c->ndirs = f->spec_dirs.n;
-  c->prefixes = f->annotation_prefixes.set ? list_of (&c->arena, &f->annotation_prefixes) : NULL;
-  c->nprefixes = c->prefixes ? f->annotation_prefixes.n : 1;
-  if (!c->prefixes)
-    c->prefixes = (const char **) cdi_prefix;
-  if (!(c->dirs = list_of (&c->arena, &f->spec_dirs)))
+  c->prefixes = f->annotation_prefixes.set ? list_of (&c->arena, &f->annotation_prefixes) : (const char **) cdi_prefix;
+  c->nprefixes = f->annotation_prefixes.set ? f->annotation_prefixes.n : 1;
+  if (!c->prefixes || !(c->dirs = list_of (&c->arena, &f->spec_dirs)))
     return -1;
   c->req = (struct za_cdi_request_opts) {
     .annotation_prefixes = c->prefixes,
