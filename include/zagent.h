@@ -363,6 +363,46 @@ ZAGENT_PUBLIC const char *zagent_gpu_driver_version (const zagent_gpu *g);
 ZAGENT_PUBLIC size_t zagent_gpu_node_count (const zagent_gpu *g);
 ZAGENT_PUBLIC const char *zagent_gpu_node (const zagent_gpu *g, size_t i);
 
+/* ---- the runtime shim (zagent-runtime) ------------------------------ */
+
+/* Its configuration file (YAML; docs/shim.md): PATH, else
+   $ZAGENT_RUNTIME_CONFIG (both must exist), else the first that exists of
+   $XDG_CONFIG_HOME/zagent/runtime.yaml (or $HOME/.config/zagent/...) and
+   ZAGENT_SHIM_CONFIG_DEFAULT; none: the defaults.  The file must be root's (or the
+   caller's) and writable only by its owner.  The environment overrides
+   it: ZAGENT_SHIM_RUNTIME (the runtime), CDI_SPEC_DIRS (the spec
+   directories), ZAGENT_RUNTIME_LOG_LEVEL.  */
+#define ZAGENT_SHIM_CONFIG_DEFAULT "/etc/zagent/runtime.yaml"
+typedef struct zagent_shim_config zagent_shim_config;
+ZAGENT_PUBLIC int zagent_shim_config_load (zagent_shim_config **out, const char *path, zagent_error **err);
+/* The file read, or NULL when there was none (the defaults).  */
+ZAGENT_PUBLIC const char *zagent_shim_config_file (const zagent_shim_config *c);
+/* The real runtime, a path or a name looked up on PATH; NULL: runc,
+   crun or youki, the first on PATH.  */
+ZAGENT_PUBLIC const char *zagent_shim_config_runtime (const zagent_shim_config *c);
+/* The shim's own log file (appended to), or NULL for none.  */
+ZAGENT_PUBLIC const char *zagent_shim_config_log_file (const zagent_shim_config *c);
+/* The least severe level logged there: one of ZAGENT_LOG_*.  */
+enum
+{
+  ZAGENT_LOG_ERROR,
+  ZAGENT_LOG_WARNING,
+  ZAGENT_LOG_INFO,
+  ZAGENT_LOG_DEBUG
+};
+ZAGENT_PUBLIC int zagent_shim_config_log_level (const zagent_shim_config *c);
+ZAGENT_PUBLIC void zagent_shim_config_free (zagent_shim_config *c);
+/* The shim's `create`: inject into BUNDLE_DIR/config.json (as strictly
+   as zagent_cdi_inject_bundle) the CDI devices the config requests under
+   C: annotations with C's prefixes; else, as nvidia-container-runtime
+   reads them, the volume-mount list under
+   /var/run/nvidia-container-devices and NVIDIA_VISIBLE_DEVICES (refused
+   from unprivileged containers unless C accepts it), unqualified names
+   of the default kind.  Requests ignored by policy and broken spec files
+   are *WARNINGS (NULL: dropped).  */
+ZAGENT_PUBLIC int zagent_shim_inject (const zagent_shim_config *c, const char *bundle_dir, zagent_error **warnings,
+                                      zagent_error **err);
+
 #ifdef __cplusplus
 }
 #endif

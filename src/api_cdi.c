@@ -193,12 +193,14 @@ zagent_cdi_inject_bundle (const char *bundle_dir, const char *const *devices, si
                           const char *const *cdi_dirs, size_t ndirs, unsigned flags, zagent_error **warnings,
                           zagent_error **err)
 {
-  unsigned f = (flags & ZAGENT_CDI_INJECT_ANNOTATIONS) ? ZA_CDI_INJECT_ANNOTATIONS : 0;
+  static const char *const prefixes[] = { "cdi.k8s.io/" };
+  const struct za_cdi_request_opts ann = { .annotation_prefixes = prefixes, .nprefixes = 1 };
   if (!bundle_dir)
     return za_err_set (err, ZA_EINPUT, "no bundle directory");
   if (flags & ~ZAGENT_CDI_INJECT_ANNOTATIONS)
     return za_err_set (err, EINVAL, "unknown flags %#x", flags);
-  return za_cdi_inject_bundle (bundle_dir, devices, n, ndirs ? cdi_dirs : NULL, ndirs, f, warnings, err);
+  return za_cdi_inject_bundle (bundle_dir, devices, n, ndirs ? cdi_dirs : NULL, ndirs,
+                               (flags & ZAGENT_CDI_INJECT_ANNOTATIONS) ? &ann : NULL, warnings, err);
 }
 
 /* ---- generation ---------------------------------------------------- */

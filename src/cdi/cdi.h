@@ -14,6 +14,7 @@
 #include "util/arena.h"
 #include "cdi/name.h"
 #include "util/err.h"
+#include "util/strv.h"
 
 struct za_cdi_device_node
 {
@@ -163,24 +164,61 @@ int za_cdi_apply (json_t *config, const struct za_cdi_plan *plan, const struct z
 /* The concatenated edits as a CDI containerEdits JSON object.  */
 json_t *za_cdi_plan_to_json (const struct za_cdi_plan *plan);
 
+/* ---- device requests of an OCI config (request.c) --------------------- */
+
+/* The kind of a request that names no kind (NVIDIA_VISIBLE_DEVICES=0),
+   as nvidia-container-runtime's default.  */
+#define ZA_CDI_DEFAULT_KIND "nvidia.com/gpu"
+
+struct za_cdi_request_opts
+{
+  /* Annotations whose keys start with one of these name CDI devices
+     (comma-separated, fully qualified).  */
+  const char *const *annotation_prefixes;
+  size_t nprefixes;
+  /* Also read the requests of images and orchestrators (when no
+     annotation asked): the volume-mount list (with VOLUME_MOUNTS) and
+     NVIDIA_VISIBLE_DEVICES (from an unprivileged container only with
+     ENV_UNPRIVILEGED); unqualified names get DEFAULT_KIND (NULL:
+     ZA_CDI_DEFAULT_KIND).  */
+  bool device_requests, volume_mounts, env_unprivileged;
+  const char *default_kind;
+};
+
+/* Append to OUT (each name once) the devices config CFG requests under O,
+   in nvidia-container-runtime's precedence: annotations, else mounts,
+   else the variable.  A request ignored by policy adds a note to *NOTES
+   (NULL: dropped); a malformed one is an input error.  */
+int za_cdi_requests (json_t *cfg, const struct za_cdi_request_opts *o, struct za_strv *out, struct za_err **notes,
+                     struct za_err **err);
+/* An NVIDIA_VISIBLE_DEVICES value as CDI names: "all", indexes, UUIDs or
+   qualified names, comma-separated; unqualified ones get KIND.  Empty,
+   "void" or "none" anywhere: no device.  */
+int za_cdi_visible_devices (const char *value, const char *kind, struct za_strv *out, struct za_err **err);
+/* A mount of /dev/null at /var/run/nvidia-container-devices/ID (or
+   .../cdi/VENDOR/CLASS/NAME) as a CDI name into OUT; other mounts add
+   nothing.  */
+int za_cdi_mount_request (const char *source, const char *destination, const char *kind, struct za_strv *out,
+                          struct za_err **err);
+/* Privileged as the toolkit decides it: CAP_SYS_ADMIN in the bounding
+   capability set.  */
+bool za_cdi_config_privileged (json_t *cfg);
+
 /* ---- injection into a bundle ---------------------------------------- */
 
-/* Also inject the devices named in the config's `cdi.k8s.io/...`
-   annotations (comma-separated values, keys in sorted order), as an OCI
-   runtime shim does.  */
-#define ZA_CDI_INJECT_ANNOTATIONS (1u << 0)
-
-/* Resolve NAMES (N of them; with ZA_CDI_INJECT_ANNOTATIONS, also those of
-   the annotations) through the registry of DIRS (za_cdi_registry_load)
-   and apply them to BUNDLE/config.json.  The one injection of the CLI and
-   the runtime shim, strict about what it reads and writes: BUNDLE is
-   reached without following a symlink (za_safepath) and must be private
-   to us; config.json is opened O_NOFOLLOW relative to it, must be a
-   regular file and JSON without duplicate keys; the result replaces it
-   atomically with the mode it had.  A failure leaves it as it
+/* Resolve NAMES (N of them; with REQ, also the devices the config
+   requests, za_cdi_requests) through the registry of DIRS
+   (za_cdi_registry_load) and apply them to BUNDLE/config.json.  The one
+   injection of the CLI and the runtime shim, strict about what it reads
+   and writes: BUNDLE is reached without following a symlink (za_safepath)
+   and must be private to us; config.json is opened O_NOFOLLOW relative to
+   it, must be a regular file and JSON without duplicate keys; the result
+   replaces it atomically with the mode it had.  A failure leaves it as it
    was; with no device to inject it is not rewritten.  The registry's
-   problems (broken files, conflicts) go to *WARNINGS (NULL: dropped).  */
+   problems (broken files, conflicts) and ignored requests go to
+   *WARNINGS (NULL: dropped).  */
 int za_cdi_inject_bundle (const char *bundle, const char *const *names, size_t n, const char *const *dirs,
-                          size_t ndirs, unsigned flags, struct za_err **warnings, struct za_err **err);
+                          size_t ndirs, const struct za_cdi_request_opts *req, struct za_err **warnings,
+                          struct za_err **err);
 
 #endif

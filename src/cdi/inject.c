@@ -19,7 +19,6 @@
 #include "util/safepath.h"
 #include "util/strv.h"
 
-#define CDI_ANNOTATION_PREFIX "cdi.k8s.io/"
 #define CONFIG_MAX (64u << 20)
 
 /* The last component of PATH names a directory entry (not "", "." or
@@ -93,53 +92,10 @@ open_bundle (const char *bundle, struct za_err **err)
   return steal_fd (&dfd);
 }
 
-static int
-cmp_str (const void *a, const void *b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-/* Append to OUT the device names of CFG's cdi.k8s.io/ annotations, keys
-   in sorted order (Go's map order is random; ours is stable), each name
-   once.  */
-static int
-annotation_devices (json_t *cfg, struct za_strv *out, struct za_err **err)
-{
-  json_t *ann = json_object_get (cfg, "annotations"), *v;
-  const char *k;
-  cleanup_strv struct za_strv keys = { 0 };
-  if (!json_is_object (ann))
-    return 0;
-  json_object_foreach (ann, k, v)
-    if (!strncmp (k, CDI_ANNOTATION_PREFIX, strlen (CDI_ANNOTATION_PREFIX)) && za_strv_push (&keys, k) < 0)
-      return za_err_set (err, ENOMEM, "out of memory");
-  if (keys.n)
-    qsort (keys.v, keys.n, sizeof *keys.v, cmp_str);
-  for (size_t i = 0; i < keys.n; i++)
-    {
-      const char *val = json_string_value (json_object_get (ann, keys.v[i]));
-      cleanup_free char *copy = val ? strdup (val) : NULL;
-      char *save = NULL;
-      if (!copy)
-        return val ? za_err_set (err, ENOMEM, "out of memory")
-                   : za_err_set (err, ZA_EINPUT, "annotation %s: not a string", keys.v[i]);
-      for (char *t = strtok_r (copy, ",", &save); t; t = strtok_r (NULL, ",", &save))
-        {
-          char buf[512];
-          const char *why = za_cdi_qualified_problem (t, buf, sizeof buf);
-          if (why)
-            return za_err_set (err, ZA_EINPUT, "annotation %s: invalid CDI device name \"%s\": %s", keys.v[i], t,
-                               why);
-          if (!za_strv_contains (out, t) && za_strv_push (out, t) < 0)
-            return za_err_set (err, ENOMEM, "out of memory");
-        }
-    }
-  return 0;
-}
-
 int
 za_cdi_inject_bundle (const char *bundle, const char *const *names, size_t n, const char *const *dirs,
-                      size_t ndirs, unsigned flags, struct za_err **warnings, struct za_err **err)
+                      size_t ndirs, const struct za_cdi_request_opts *req, struct za_err **warnings,
+                      struct za_err **err)
 {
   cleanup_close int dfd = -1;
   cleanup_free char *data = NULL, *out = NULL;
@@ -188,7 +144,7 @@ za_cdi_inject_bundle (const char *bundle, const char *const *names, size_t n, co
           goto done;
         }
     }
-  if ((flags & ZA_CDI_INJECT_ANNOTATIONS) && annotation_devices (cfg, &all, err) < 0)
+  if (req && za_cdi_requests (cfg, req, &all, warnings, err) < 0)
     goto done;
   if (all.n == 0)
     {
