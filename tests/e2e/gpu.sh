@@ -193,8 +193,11 @@ PY
   expect_rc "spec with a CDI spec lacking a GPU: passthrough" 0
   check "2 $v GPUs, spec lacks one: warning about the CDI fallback" grep -q "falling back to direct GPU device passthrough" <<<"$err"
   check "2 $v GPUs by passthrough: visibility env" pyjson "$WORK/cfg-pt-$v.json" "'${vis[$v]}' in c['process']['env']"
-  pt_nodes=$nodes   # passthrough: no /dev/nvidia-modeset
-  [ "$v" = nvidia ] && pt_nodes="['/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/nvidia-uvm-tools', '/dev/nvidia0', '/dev/nvidia1']"
+  # passthrough: no /dev/nvidia-modeset; DRI nodes in the seed's order (§11.7):
+  # every renderD* first, then every card* (a CDI spec keeps them device by device)
+  if [ "$v" = nvidia ]; then pt_nodes="['/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/nvidia-uvm-tools', '/dev/nvidia0', '/dev/nvidia1']"
+  elif [ "$v" = amd ]; then pt_nodes="['/dev/kfd', '/dev/dri/renderD128', '/dev/dri/renderD129', '/dev/dri/card0', '/dev/dri/card1']"
+  else pt_nodes="['/dev/dri/renderD128', '/dev/dri/renderD129', '/dev/dri/card0', '/dev/dri/card1']"; fi
   check "2 $v GPUs by passthrough: nodes" pyjson "$WORK/cfg-pt-$v.json" \
     "[d['path'] for d in c['linux']['devices']] == $pt_nodes and all(d['fileMode'] == 438 for d in c['linux']['devices'])"
 done
