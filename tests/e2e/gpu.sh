@@ -106,7 +106,18 @@ check "gpu list --json (mixed host): vendor order, DRM nodes by PCI" pyjson "$WO
    and c[1]['nodes'] == ['/dev/dri/card1', '/dev/dri/renderD129'] and c[2]['nodes'] == ['/dev/dri/card0', '/dev/dri/renderD128']"
 run env ZAGENT_HOST_ROOT="$WORK/h-empty" "$ZAGENT" gpu list
 expect_rc "gpu list (no GPUs) exits 0" 0
-check "gpu list (no GPUs) says so" test "$out" = "no GPUs found"
+check "gpu list (no GPUs): nothing on stdout" test -z "$out"
+check "gpu list (no GPUs) says so on stderr" test "$err" = "zagent: no GPUs found"
+run env ZAGENT_HOST_ROOT="$WORK/h-mixed" "$ZAGENT" gpu list -q
+check "gpu list -q: the PCI addresses, one per line, in list order" test "$(echo $out)" = "0000:01:00.0 0000:03:00.0 0000:05:00.0"
+run env ZAGENT_HOST_ROOT="$WORK/h-mixed" "$ZAGENT" gpu list --format json
+check "gpu list --format json = --json" test "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])))' "$out")" = 3
+run env ZAGENT_HOST_ROOT="$WORK/h-mixed" "$ZAGENT" gpu list --format=table
+check "gpu list --format table: the table" grep -qE '^VENDOR +INDEX' <<<"$out"
+run env ZAGENT_HOST_ROOT="$WORK/h-empty" "$ZAGENT" gpu list -q
+check "gpu list -q (no GPUs): empty" test -z "$out"
+run "$ZAGENT" gpu list --format xml; expect_rc "gpu list --format xml exits 2" 2
+run "$ZAGENT" gpu list -q --json; expect_rc "gpu list -q --json exits 2" 2
 run env ZAGENT_HOST_ROOT="$WORK/h-empty" "$ZAGENT" gpu list --json
 check "gpu list --json (no GPUs) is []" test "$out" = "[]"
 run "$ZAGENT" gpu list --bogus; expect_rc "gpu list --bogus exits 2" 2
