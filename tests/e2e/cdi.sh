@@ -95,8 +95,8 @@ check "list is quiet on stderr without broken files" test -z "$err"
 run "$ZAGENT" cdi list --cdi-dir "$WORK/cdi" --cdi-dir "$WORK/bad"
 expect_rc "list with broken files exits 2 (a CDI spec is input), still listing the good ones" 2
 check "a broken file contributes nothing" bash -c '! grep -q "broken\|wrong" <<<"$1"' _ "$out"
-check "broken files are warned about with FILE:LINE:COL" \
-  grep -q "^warning: $WORK/bad/broken.yaml:4:9: failed add device" <<<"$err"
+check "broken files are reported on stderr with FILE:LINE:COL (errors: they set the exit status)" \
+  grep -q "^$WORK/bad/broken.yaml:4:9: failed add device" <<<"$err"
 check "the copy in the later directory wins (no conflict)" bash -c '! grep -q conflict <<<"$1"' _ "$err"
 run "$ZAGENT" cdi list --cdi-dir "$WORK/cdi" --cdi-dir "$WORK/bad" --json
 expect_rc "list --json with broken files exits 2" 2
