@@ -120,5 +120,11 @@ else
   check "... and the container is stopped" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d[0]["status"]=="stopped", d' "$out"
   run "$ZAGENT" rm "$ID" -f; expect_rc "rm ID -f exits 0" 0
   run "$ZAGENT" ps -q; check "... and it is gone" test -z "$out"
+  # run resolves CDI through the same pipeline as bundle (its exit status is run's own)
+  run "$ZAGENT" run -f "$S" --rootfs "$WORK/rootfs" --device example.com/bad=b --cdi-dir "$WORK/cdi"
+  check "run with an unresolvable CDI device fails" test "$rc" != 0
+  check "... naming the dirs searched" grep -q "unresolvable CDI devices example.com/bad=b (searched \`$WORK/cdi\`" <<<"$err"
+  check "... and the broken file" grep -q "^$WORK/cdi/broken.yaml:4:9: failed add device \"b\"" <<<"$err"
+  run "$ZAGENT" ps -q; check "... and leaves no container" test -z "$out"
 fi
 finish
