@@ -316,6 +316,29 @@ za_cdi_plan_clear (struct za_cdi_plan *p)
   p->n = 0;
 }
 
+/* The reference's "unresolvable CDI devices NAMES", plus where it looked
+   and, one error each, the files that failed to load or conflict (what
+   the caller has not already taken as warnings): the cause is usually
+   there.  */
+static int
+unresolvable (const struct za_cdi_registry *r, const char *missing, struct za_err **err)
+{
+  cleanup_free char *dirs = NULL;
+  size_t sz = 0;
+  FILE *f = open_memstream (&dirs, &sz);
+  if (!f)
+    return za_err_set (err, ENOMEM, "out of memory");
+  for (size_t i = 0; i < r->ndirs; i++)
+    fprintf (f, "%s`%s`", i ? ", " : "", r->dirs[i]);
+  if (fclose (f) != 0)
+    return za_err_set (err, ENOMEM, "out of memory");
+  za_err_set (err, ZA_EINPUT, "unresolvable CDI devices %s (searched %s%s)", missing, dirs,
+              r->errors ? "; the problems found there follow" : "");
+  for (const struct za_err *e = r->errors; e; e = e->next)
+    za_err_set_at (err, e->file, &(struct za_mark) { e->line, e->col }, e->path, "%s", e->msg);
+  return -1;
+}
+
 int
 za_cdi_resolve (const struct za_cdi_registry *r, const char *const *names, size_t n,
                 struct za_cdi_plan *out, struct za_err **err)
@@ -351,7 +374,7 @@ za_cdi_resolve (const struct za_cdi_registry *r, const char *const *names, size_
     {
       fclose (mf);
       mf = NULL;
-      ret = za_err_set (err, ZA_EINPUT, "unresolvable CDI devices %s", missing);
+      ret = unresolvable (r, missing, err);
       goto done;
     }
   /* Spec-level edits once, just before the first device of their file.  */

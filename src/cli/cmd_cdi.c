@@ -18,7 +18,9 @@ static const char *const usage_cdi =
     "\n"
     "Container Device Interface (CDI 0.1.0 - 1.1.0).\n"
     "\n"
-    "  list     [--cdi-dir DIR]... [--json]        every resolvable device, plus each broken file\n"
+    "  list     [--cdi-dir DIR]... [-q] [--format json|table]\n"
+    "                                              every resolvable device; each broken file on\n"
+    "                                              stderr (exit 2 when any file failed)\n"
     "  validate FILE...                            check spec files; one line per problem\n"
     "  resolve  [--cdi-dir DIR]... NAME...         the merged container edits as JSON\n"
     "  inject   -b BUNDLE [--cdi-dir DIR]... NAME... apply devices to BUNDLE/config.json\n"
@@ -34,18 +36,21 @@ struct cdi_cli
   const char **dirs; /* into argv */
   size_t ndirs;
   const char *bundle;
-  bool json;
+  struct cli_list list;
+  char **names; /* the operands (options may follow them), into argv */
+  int nnames;
 };
 
 static int
-parse (const char *cmd, int argc, char **argv, struct cdi_cli *c, bool allow_bundle, bool allow_json)
+parse (const char *cmd, int argc, char **argv, struct cdi_cli *c, bool allow_bundle, bool allow_list)
 {
   static const struct option longopts[] = { { "cdi-dir", required_argument, NULL, 'd' },
                                              { "bundle", required_argument, NULL, 'b' },
-                                             { "json", no_argument, NULL, 'j' },
+                                             CLI_LIST_LONGOPTS,
                                              { "help", no_argument, NULL, 'h' },
                                              { NULL, 0, NULL, 0 } };
-  int opt;
+  struct cli_opts p = CLI_OPTS_INIT (cmd, argc, argv, "b:h" CLI_LIST_SHORTOPTS, longopts);
+  int opt, r;
   /* Every --cdi-dir is one of ARGC words at most.  */
   c->dirs = calloc ((size_t) argc + 1, sizeof *c->dirs);
   if (!c->dirs)
@@ -53,40 +58,37 @@ parse (const char *cmd, int argc, char **argv, struct cdi_cli *c, bool allow_bun
       fputs ("zagent: out of memory\n", stderr);
       return EXIT_SYSTEM;
     }
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "+:b:h", longopts, NULL)) != -1)
-    switch (opt)
-      {
-      case 'd':
-        c->dirs[c->ndirs++] = optarg;
-        break;
-      case 'b':
-        if (!allow_bundle)
-          return cli_usage_error (cmd, "unknown option `%s`", "-b");
-        c->bundle = optarg;
-        break;
-      case 'j':
-        if (!allow_json)
-          return cli_usage_error (cmd, "unknown option `%s`", "--json");
-        c->json = true;
-        break;
-      case 'h':
-        fputs (usage_cdi, stdout);
-        return 0;
-      default:
-        return cli_bad_option (cmd, opt, argv);
-      }
-  return -1;
-}
-
-/* Print the registry's warnings (broken files, conflicts) and free them.  */
-static void
-print_registry_warnings (zagent_error **warn)
-{
-  if (*warn)
-    cli_print_errors (*warn, "warning: ");
-  zagent_error_free (warn);
+  while ((opt = cli_opts_next (&p)) != -1)
+    {
+      if (allow_list && (r = cli_list_option (&p, opt, &c->list)) != 0)
+        {
+          if (r > 0)
+            return r;
+          continue;
+        }
+      switch (opt)
+        {
+        case 'd':
+          c->dirs[c->ndirs++] = optarg;
+          break;
+        case 'b':
+          if (!allow_bundle)
+            return cli_opts_error (&p, '?');
+          c->bundle = optarg;
+          break;
+        case 'h':
+          fputs (usage_cdi, stdout);
+          return 0;
+        default:
+          return cli_opts_error (&p, opt == ':' ? ':' : '?');
+        }
+    }
+  /* Names and files after `--` too (one that starts with '-').  */
+  for (int i = 0; i < p.nrest; i++)
+    p.operands[p.noperands++] = p.rest[i];
+  c->names = p.operands;
+  c->nnames = p.noperands;
+  return allow_list ? cli_list_done (&p, &c->list) : -1;
 }
 
 static void
@@ -120,6 +122,25 @@ list_json (const zagent_cdi_registry *reg, const zagent_error *warn)
   json_decref (o);
 }
 
+/* One line per problem on stderr; the exit status when any spec file
+   failed to load or conflicted (2: a CDI spec is input, docs/errors.md;
+   1 when reading failed for a system reason), else 0.  */
+static int
+list_status (zagent_error **warn)
+{
+  int ret = 0;
+  if (*warn)
+    {
+      cli_print_errors (*warn, "");
+      ret = EXIT_INPUT;
+      for (const zagent_error *e = *warn; e; e = zagent_error_next (e))
+        if (!zagent_error_is_input (e))
+          ret = EXIT_SYSTEM;
+    }
+  zagent_error_free (warn);
+  return ret;
+}
+
 static int
 cmd_list (int argc, char **argv)
 {
@@ -127,24 +148,29 @@ cmd_list (int argc, char **argv)
   zagent_cdi_registry *reg = NULL;
   zagent_error *err = NULL, *warn = NULL;
   int ret = parse ("cdi list", argc, argv, &c, false, true);
-  if (ret < 0 && optind < argc)
-    ret = cli_usage_error ("cdi list", "unexpected argument `%s`", argv[optind]);
+  if (ret < 0 && c.nnames > 0)
+    ret = cli_usage_error ("cdi list", "unexpected argument `%s`", c.names[0]);
   if (ret < 0 && zagent_cdi_registry_load (&reg, c.dirs, c.ndirs, &warn, &err) < 0)
     ret = cli_exit_for (err);
   free (c.dirs);
   if (ret >= 0)
     return ret;
-  if (c.json)
+  for (size_t i = 0; i < zagent_cdi_registry_dir_count (reg); i++)
+    cli_debug ("CDI spec dir `%s`", zagent_cdi_registry_dir (reg, i));
+  /* The good devices are listed even when some file failed (-q and the
+     table are the same: one name per line).  */
+  if (c.list.format == CLI_FORMAT_JSON)
     list_json (reg, warn);
   else
     for (size_t i = 0; i < zagent_cdi_registry_device_count (reg); i++)
       puts (zagent_cdi_registry_device_name (reg, i));
-  if (c.json)
-    zagent_error_free (&warn);
-  else
-    print_registry_warnings (&warn);
   zagent_cdi_registry_free (reg);
-  return fflush (stdout) == 0 ? 0 : EXIT_SYSTEM;
+  if (fflush (stdout) != 0)
+    {
+      zagent_error_free (&warn);
+      return EXIT_SYSTEM;
+    }
+  return list_status (&warn);
 }
 
 static int
@@ -156,16 +182,16 @@ cmd_validate (int argc, char **argv)
   free (c.dirs);
   if (ret >= 0)
     return ret;
-  if (optind >= argc)
+  if (c.nnames == 0)
     return cli_usage_error ("cdi validate", "%s", "missing FILE");
-  for (int i = optind; i < argc; i++)
+  for (int i = 0; i < c.nnames; i++)
     {
       zagent_cdi_spec *s = NULL;
       size_t n;
-      if (zagent_cdi_spec_load (&s, argv[i], &all) < 0)
+      if (zagent_cdi_spec_load (&s, c.names[i], &all) < 0)
         continue;
       n = zagent_cdi_spec_device_count (s);
-      printf ("%s: valid (cdiVersion %s, kind %s, %zu device%s)\n", argv[i], zagent_cdi_spec_version (s),
+      printf ("%s: valid (cdiVersion %s, kind %s, %zu device%s)\n", c.names[i], zagent_cdi_spec_version (s),
               zagent_cdi_spec_kind (s), n, n == 1 ? "" : "s");
       zagent_cdi_spec_free (s);
     }
@@ -175,13 +201,13 @@ cmd_validate (int argc, char **argv)
 
 /* The first NAME that is not a qualified CDI device name: its error.  */
 static int
-check_names (const char *cmd, int argc, char **argv)
+check_names (const char *cmd, const struct cdi_cli *c)
 {
   zagent_error *err = NULL;
-  if (optind >= argc)
+  if (c->nnames == 0)
     return cli_usage_error (cmd, "%s", "missing NAME (vendor/class=name)");
-  for (int i = optind; i < argc; i++)
-    if (zagent_cdi_name_check (argv[i], &err) < 0)
+  for (int i = 0; i < c->nnames; i++)
+    if (zagent_cdi_name_check (c->names[i], &err) < 0)
       return cli_exit_for (err);
   return -1;
 }
@@ -195,14 +221,16 @@ cmd_resolve (int argc, char **argv)
   char *s = NULL;
   int ret = parse ("cdi resolve", argc, argv, &c, false, false);
   if (ret < 0)
-    ret = check_names ("cdi resolve", argc, argv);
+    ret = check_names ("cdi resolve", &c);
   if (ret < 0 && zagent_cdi_registry_load (&reg, c.dirs, c.ndirs, &warn, &err) < 0)
     ret = cli_exit_for (err);
   free (c.dirs);
   if (ret >= 0)
     return ret;
-  print_registry_warnings (&warn);
-  if (zagent_cdi_resolve (reg, (const char *const *) argv + optind, (size_t) (argc - optind), &s, &err) < 0)
+  for (size_t i = 0; i < zagent_cdi_registry_dir_count (reg); i++)
+    cli_debug ("CDI spec dir `%s`", zagent_cdi_registry_dir (reg, i));
+  cli_print_warnings (&warn); /* broken files, conflicts */
+  if (zagent_cdi_resolve (reg, (const char *const *) c.names, (size_t) c.nnames, &s, &err) < 0)
     ret = cli_exit_for (err);
   else
     {
@@ -223,13 +251,13 @@ cmd_inject (int argc, char **argv)
 
   if (ret < 0 && !c.bundle)
     ret = cli_usage_error ("cdi inject", "%s", "missing -b BUNDLE");
-  if (ret < 0 && optind >= argc)
+  if (ret < 0 && c.nnames == 0)
     ret = cli_usage_error ("cdi inject", "%s", "missing NAME (vendor/class=name)");
   if (ret < 0)
     {
-      ret = zagent_cdi_inject_bundle (c.bundle, (const char *const *) argv + optind, (size_t) (argc - optind),
+      ret = zagent_cdi_inject_bundle (c.bundle, (const char *const *) c.names, (size_t) c.nnames,
                                       c.dirs, c.ndirs, 0, &warn, &err);
-      print_registry_warnings (&warn);
+      cli_print_warnings (&warn); /* broken files, conflicts */
       ret = ret < 0 ? cli_exit_for (err) : 0;
     }
   free (c.dirs);

@@ -13,19 +13,32 @@ cmd_list (int argc, char **argv)
 {
   zagent_gpu_list *l = NULL;
   zagent_error *err = NULL;
-  bool json = false;
+  struct cli_list o = { 0 };
+  const char *root = getenv ("ZAGENT_HOST_ROOT");
   size_t n;
-  int ret = cli_parse_json_only ("gpu list", argc, argv,
-                                 "Usage: zagent gpu list [--json]\n"
-                                 "The GPUs on this host: vendor, index, device nodes, PCI address, model, driver.\n"
-                                 "Probes $ZAGENT_HOST_ROOT (default /): /sys/bus/pci, /sys/class/drm, /proc/driver/nvidia, /dev.\n",
-                                 &json);
+  int ret = cli_parse_list ("gpu list", argc, argv,
+                            "Usage: zagent gpu list [-q] [--format json|table] [--json]\n"
+                            "The GPUs on this host: vendor, index, device nodes, PCI address, model, driver.\n"
+                            "Probes $ZAGENT_HOST_ROOT (default /): /sys/bus/pci, /sys/class/drm, /proc/driver/nvidia, /dev.\n"
+                            "  -q, --quiet      PCI addresses only (VENDOR:INDEX without one), one per line\n"
+                            "      --format F   json or table (default); --json = --format json\n",
+                            &o);
   if (ret >= 0)
     return ret;
+  cli_debug ("probing GPUs under `%s`", root && *root ? root : "/");
   if (zagent_gpu_list_load (&l, NULL, &err) < 0)
     return cli_exit_for (err);
   n = zagent_gpu_list_count (l);
-  if (json)
+  if (o.quiet)
+    for (size_t i = 0; i < n; i++)
+      {
+        const zagent_gpu *g = zagent_gpu_list_get (l, i);
+        if (zagent_gpu_pci (g))
+          puts (zagent_gpu_pci (g));
+        else
+          printf ("%s:%u\n", zagent_gpu_vendor (g), zagent_gpu_index (g));
+      }
+  else if (o.format == CLI_FORMAT_JSON)
     {
       json_t *a = json_array ();
       char *s;
@@ -48,7 +61,7 @@ cmd_list (int argc, char **argv)
       json_decref (a);
     }
   else if (n == 0)
-    puts ("no GPUs found");
+    fputs ("zagent: no GPUs found\n", stderr); /* a note, not a row of the table */
   else
     {
       printf ("%-8s %-5s %-14s %-32s %-18s %s\n", "VENDOR", "INDEX", "PCI", "MODEL", "DRIVER", "NODES");
@@ -76,7 +89,7 @@ cli_cmd_gpu (int argc, char **argv)
   const char *sub = argc > 1 ? argv[1] : NULL;
   if (!sub || !strcmp (sub, "-h") || !strcmp (sub, "--help"))
     {
-      fputs ("Usage: zagent gpu list [--json]\n", sub ? stdout : stderr);
+      fputs ("Usage: zagent gpu list [-q] [--format json|table]\n", sub ? stdout : stderr);
       return sub ? 0 : EXIT_INPUT;
     }
   if (!strcmp (sub, "list"))

@@ -119,6 +119,7 @@ cli_cmd_run (int argc, char **argv)
       ret = cli_exit_for (err);
       goto out;
     }
+  cli_debug ("runtime `%s`", zagent_runtime_name (rt));
   ret = run_container (&c, spec, rt);
 out:
   zagent_spec_free (spec);
@@ -166,10 +167,13 @@ cli_cmd_ps (int argc, char **argv)
   zagent_error *err = NULL, *notices = NULL;
   zagent_record **v = NULL;
   size_t n = 0;
-  bool json = false;
-  int ret = cli_parse_json_only ("ps", argc, argv,
-                                 "Usage: zagent ps [--json]\nContainers started by zagent run; stale records are cleared.\n",
-                                 &json);
+  struct cli_list l = { 0 };
+  int ret = cli_parse_list ("ps", argc, argv,
+                            "Usage: zagent ps [-q] [--format json|table] [--json]\n"
+                            "Containers started by zagent run; stale records are cleared.\n"
+                            "  -q, --quiet      container ids only, one per line\n"
+                            "      --format F   json or table (default); --json = --format json\n",
+                            &l);
   if (ret >= 0)
     return ret;
   if (zagent_record_list (&v, &n, &notices, &err) < 0)
@@ -177,8 +181,11 @@ cli_cmd_ps (int argc, char **argv)
       warn_errors (&notices, "");
       return cli_exit_for (err);
     }
-  if (json)
+  if (l.format == CLI_FORMAT_JSON)
     ps_print_json (v, n);
+  else if (l.quiet)
+    for (size_t i = 0; i < n; i++)
+      puts (zagent_record_id (v[i]));
   else
     {
       printf ("%-28s %-10s %-8s %-6s %-20s %s\n", "CONTAINER ID", "STATUS", "PID", "RT", "CREATED", "BUNDLE");
@@ -197,10 +204,9 @@ cli_cmd_stop (int argc, char **argv)
                                              { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
   zagent_error *err = NULL;
   unsigned long long grace = 0;
+  struct cli_opts p = CLI_OPTS_INIT ("stop", argc, argv, "t:h", longopts);
   int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "+:t:h", longopts, NULL)) != -1)
+  while ((opt = cli_opts_next (&p)) != -1)
     switch (opt)
       {
       case 't':
@@ -218,11 +224,11 @@ cli_cmd_stop (int argc, char **argv)
                 "SIGTERM, then SIGKILL after the service's stop_grace_period (default 10s) or --time.\n");
         return 0;
       default:
-        return cli_bad_option ("stop", opt, argv);
+        return cli_opts_error (&p, opt);
       }
-  if (optind != argc - 1)
+  if (p.noperands + p.nrest != 1)
     return cli_usage_error ("stop", "%s", "expected one container ID");
-  if (zagent_container_stop (argv[optind], grace, &err) < 0)
+  if (zagent_container_stop (p.noperands ? p.operands[0] : p.rest[0], grace, &err) < 0)
     return cli_exit_for (err);
   return 0;
 }
@@ -234,10 +240,9 @@ cli_cmd_rm (int argc, char **argv)
                                              { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
   zagent_error *err = NULL;
   bool force = false;
+  struct cli_opts p = CLI_OPTS_INIT ("rm", argc, argv, "fh", longopts);
   int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "+fh", longopts, NULL)) != -1)
+  while ((opt = cli_opts_next (&p)) != -1)
     switch (opt)
       {
       case 'f':
@@ -248,11 +253,11 @@ cli_cmd_rm (int argc, char **argv)
                 "-f kills a running one first.\n");
         return 0;
       default:
-        return cli_bad_option ("rm", opt, argv);
+        return cli_opts_error (&p, opt);
       }
-  if (optind != argc - 1)
+  if (p.noperands + p.nrest != 1)
     return cli_usage_error ("rm", "%s", "expected one container ID");
-  if (zagent_container_remove (argv[optind], force, &err) < 0)
+  if (zagent_container_remove (p.noperands ? p.operands[0] : p.rest[0], force, &err) < 0)
     return cli_exit_for (err);
   return 0;
 }
@@ -260,17 +265,22 @@ cli_cmd_rm (int argc, char **argv)
 int
 cli_cmd_state (int argc, char **argv)
 {
+  static const struct option longopts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+  struct cli_opts p = CLI_OPTS_INIT ("state", argc, argv, "h", longopts);
   zagent_error *err = NULL;
   zagent_record *r = NULL;
   char *text;
-  if (argc == 2 && (!strcmp (argv[1], "-h") || !strcmp (argv[1], "--help")))
+  int opt;
+  while ((opt = cli_opts_next (&p)) != -1)
     {
+      if (opt != 'h')
+        return cli_opts_error (&p, opt);
       printf ("Usage: zagent state ID\nThe container's record and the runtime's state, as JSON.\n");
       return 0;
     }
-  if (argc != 2)
+  if (p.noperands + p.nrest != 1)
     return cli_usage_error ("state", "%s", "expected one container ID");
-  if (zagent_record_get (&r, argv[1], &err) < 0)
+  if (zagent_record_get (&r, p.noperands ? p.operands[0] : p.rest[0], &err) < 0)
     return cli_exit_for (err);
   text = zagent_record_to_json (r);
   zagent_record_free (r);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +31,14 @@ static const char *const usage_main =
     "  cdi      Container Device Interface: list, validate, resolve, inject, generate\n"
     "  gpu      list the host's GPUs\n"
     "\n"
-    "Run 'zagent COMMAND --help' for a command's options.\n"
-    "  -h, --help     show this help\n"
-    "  -V, --version  print the version\n"
+    "Run 'zagent COMMAND --help' for a command's options. Options may follow operands;\n"
+    "'--' ends the options. List commands (ps, cdi list, gpu list) take -q (ids only)\n"
+    "and --format json|table (--json = --format json).\n"
+    "  -h, --help               show this help\n"
+    "  -V, --version            print the version\n"
+    "      --log-level LEVEL    error, warn (default), info or debug; on stderr\n"
+    "      --debug              --log-level debug\n"
+    "  (--log-level and --debug may come before or after COMMAND)\n"
     "\n"
     "Exit status: 0 ok, 2 invalid input, 1 system failure.\n";
 
@@ -141,6 +147,8 @@ cli_print_errors (const zagent_error *err, const char *prefix)
 {
   size_t n = 0;
   struct error_line *lines;
+  if (cli_log_level < CLI_LOG_WARN && strncmp (prefix, "warning", 7) == 0)
+    return;
   for (const zagent_error *e = err; e; e = zagent_error_next (e))
     n++;
   lines = calloc (n ? n : 1, sizeof *lines);
@@ -190,29 +198,182 @@ cli_bad_option (const char *cmd, int opt, char **argv)
   return cli_usage_error (cmd, opt == ':' ? "option `%s` needs a value" : "unknown option `%s`", argv[optind - 1]);
 }
 
+/* ---- option parsing (cli.h) ------------------------------------------ */
+
+/* getopt_long in RETURN_IN_ORDER mode ("-" first): operands come back as
+   option 1, in order, whatever POSIXLY_CORRECT says, and `--` stops the
+   scan with optind just past it.  That is GNU permutation without
+   reordering ARGV, and it tells "--" from an option value "--".  */
+int
+cli_opts_next (struct cli_opts *p)
+{
+  int opt;
+  if (p->next_ < 0)
+    {
+      optind = 0; /* glibc: full reinitialisation */
+      opterr = 0;
+      p->operands = p->argv + 1;
+      p->noperands = 0;
+      p->next_ = 1;
+    }
+  for (;;)
+    {
+      p->next_ = optind > 1 ? optind : 1;
+      opt = getopt_long (p->argc, p->argv, p->optstring, p->longopts, NULL);
+      p->arg = optarg;
+      if (opt != 1)
+        break;
+      /* Slot 1 + noperands was consumed before this operand: safe.  */
+      p->operands[p->noperands++] = optarg;
+    }
+  if (opt == -1)
+    {
+      /* Past `--` only when this call consumed it.  */
+      p->dashdash = optind > p->next_ && optind <= p->argc && strcmp (p->argv[optind - 1], "--") == 0;
+      p->rest = p->argv + (optind < p->argc ? optind : p->argc);
+      p->nrest = p->dashdash ? p->argc - optind : 0;
+    }
+  return opt;
+}
+
+int
+cli_opts_error (const struct cli_opts *p, int opt)
+{
+  return cli_bad_option (p->cmd, opt, p->argv);
+}
+
+int
+cli_list_option (const struct cli_opts *p, int opt, struct cli_list *l)
+{
+  switch (opt)
+    {
+    case 'q':
+      l->quiet = true;
+      return -1;
+    case CLI_OPT_JSON:
+      l->format = CLI_FORMAT_JSON;
+      return -1;
+    case CLI_OPT_FORMAT:
+      if (strcmp (p->arg, "json") == 0)
+        l->format = CLI_FORMAT_JSON;
+      else if (strcmp (p->arg, "table") == 0)
+        l->format = CLI_FORMAT_TABLE;
+      else
+        return cli_usage_error (p->cmd, "--format `%s`: expected json or table", p->arg);
+      return -1;
+    default:
+      return 0;
+    }
+}
+
+int
+cli_list_done (const struct cli_opts *p, const struct cli_list *l)
+{
+  if (l->quiet && l->format == CLI_FORMAT_JSON)
+    return cli_usage_error (p->cmd, "%s", "-q and --format json cannot be combined");
+  return -1;
+}
+
+int
+cli_parse_list (const char *cmd, int argc, char **argv, const char *help, struct cli_list *l)
+{
+  static const struct option longopts[] = { CLI_LIST_LONGOPTS,
+                                             { "help", no_argument, NULL, 'h' },
+                                             { NULL, 0, NULL, 0 } };
+  struct cli_opts p = CLI_OPTS_INIT (cmd, argc, argv, CLI_LIST_SHORTOPTS "h", longopts);
+  int opt, r;
+  while ((opt = cli_opts_next (&p)) != -1)
+    {
+      if ((r = cli_list_option (&p, opt, l)) < 0)
+        continue;
+      if (r > 0)
+        return r;
+      if (opt == 'h')
+        {
+          fputs (help, stdout);
+          return 0;
+        }
+      return cli_opts_error (&p, opt);
+    }
+  if (p.noperands > 0 || p.nrest > 0)
+    return cli_usage_error (cmd, "unexpected argument `%s`", p.noperands ? p.operands[0] : p.rest[0]);
+  return cli_list_done (&p, l);
+}
+
 int
 cli_parse_json_only (const char *cmd, int argc, char **argv, const char *help, bool *json)
 {
-  static const struct option longopts[] = { { "json", no_argument, NULL, 'j' },
-                                             { "help", no_argument, NULL, 'h' },
-                                             { NULL, 0, NULL, 0 } };
-  int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "+h", longopts, NULL)) != -1)
-    switch (opt)
+  struct cli_list l = { 0 };
+  int r = cli_parse_list (cmd, argc, argv, help, &l);
+  *json = l.format == CLI_FORMAT_JSON;
+  return r;
+}
+
+/* ---- logging ----------------------------------------------------------- */
+
+enum cli_log_level cli_log_level = CLI_LOG_WARN;
+
+void
+cli_debug (const char *fmt, ...)
+{
+  va_list ap;
+  if (cli_log_level < CLI_LOG_DEBUG)
+    return;
+  va_start (ap, fmt);
+  fputs ("zagent: debug: ", stderr);
+  vfprintf (stderr, fmt, ap);
+  fputc ('\n', stderr);
+  va_end (ap);
+}
+
+static int
+set_log_level (const char *v)
+{
+  static const char *const names[] = { "error", "warn", "info", "debug" };
+  for (int i = 0; i < 4; i++)
+    if (strcmp (v, names[i]) == 0)
       {
-      case 'j':
-        *json = true;
-        break;
-      case 'h':
-        fputs (help, stdout);
+        cli_log_level = (enum cli_log_level) i;
         return 0;
-      default:
-        return cli_bad_option (cmd, opt, argv);
       }
-  if (optind < argc)
-    return cli_usage_error (cmd, "unexpected argument `%s`", argv[optind]);
+  fprintf (stderr, "zagent: --log-level `%s`: expected error, warn, info or debug\n", v);
+  return -1;
+}
+
+/* Take the global options out of ARGV, wherever they are before `--`, so
+   that every command (and a new one) gets them without knowing them.
+   -1 to go on, else the exit status.  */
+static int
+take_global_options (int *argc, char **argv)
+{
+  int out = 1, i = 1;
+  for (; i < *argc && strcmp (argv[i], "--") != 0; i++)
+    {
+      const char *a = argv[i];
+      if (strcmp (a, "--debug") == 0)
+        cli_log_level = CLI_LOG_DEBUG;
+      else if (strncmp (a, "--log-level=", 12) == 0)
+        {
+          if (set_log_level (a + 12) < 0)
+            return EXIT_INPUT;
+        }
+      else if (strcmp (a, "--log-level") == 0)
+        {
+          if (i + 1 >= *argc)
+            {
+              fputs ("zagent: option `--log-level` needs a value\n", stderr);
+              return EXIT_INPUT;
+            }
+          if (set_log_level (argv[++i]) < 0)
+            return EXIT_INPUT;
+        }
+      else
+        argv[out++] = argv[i];
+    }
+  for (; i < *argc; i++)
+    argv[out++] = argv[i];
+  argv[out] = NULL;
+  *argc = out;
   return -1;
 }
 
@@ -223,10 +384,9 @@ cli_parse_build (const char *cmd, int argc, char **argv, struct build_cli *c, bo
                  const char *usage_head)
 {
   zagent_error *err = NULL;
+  struct cli_opts p = CLI_OPTS_INIT (cmd, argc, argv, "f:s:r:b:dh", build_longopts);
   int opt, r = 0;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, c->run ? "+:f:s:r:b:dh" : "+:f:s:r:b:h", build_longopts, NULL)) != -1)
+  while ((opt = cli_opts_next (&p)) != -1)
     {
       switch (opt)
         {
@@ -311,7 +471,7 @@ cli_parse_build (const char *cmd, int argc, char **argv, struct build_cli *c, bo
         case OPT_RUNTIME:
         case OPT_IMAGE:
           if (!c->run)
-            return cli_usage_error (cmd, "unknown option `%s`", argv[optind - 1]);
+            return cli_opts_error (&p, '?');
           if (opt == OPT_RUNTIME)
             c->runtime = optarg;
           else if (opt == OPT_IMAGE)
@@ -333,23 +493,16 @@ cli_parse_build (const char *cmd, int argc, char **argv, struct build_cli *c, bo
                     "      --keep               keep the bundle directory after the container is removed\n");
           return 0;
         default:
-          return cli_bad_option (cmd, opt, argv);
+          return cli_opts_error (&p, opt);
         }
       if (r < 0)
         return cli_exit_for (err);
     }
-  if (optind < argc)
-    {
-      if (strcmp (argv[optind - 1], "--") != 0)
-        return cli_usage_error (cmd, "unexpected argument `%s` (put the process args after --)", argv[optind]);
-      if (zagent_options_set_args (c->o, (const char *const *) argv + optind, (size_t) (argc - optind), &err) < 0)
-        return cli_exit_for (err);
-    }
-  else if (optind > 1 && strcmp (argv[optind - 1], "--") == 0)
-    {
-      if (zagent_options_set_args (c->o, NULL, 0, &err) < 0)
-        return cli_exit_for (err);
-    }
+  if (p.noperands > 0)
+    return cli_usage_error (cmd, "unexpected argument `%s` (put the process args after --)", p.operands[0]);
+  /* `--` alone: no args at all (the image's or the spec's are replaced).  */
+  if (p.dashdash && zagent_options_set_args (c->o, (const char *const *) p.rest, (size_t) p.nrest, &err) < 0)
+    return cli_exit_for (err);
   if (!c->file)
     return cli_usage_error (cmd, "%s", "missing -f FILE");
   return -1;
@@ -432,10 +585,9 @@ cmd_check (int argc, char **argv)
   const char *file = NULL;
   zagent_spec *spec = NULL;
   zagent_error *err = NULL;
+  struct cli_opts p = CLI_OPTS_INIT ("check", argc, argv, "f:h", longopts);
   int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "+:f:h", longopts, NULL)) != -1)
+  while ((opt = cli_opts_next (&p)) != -1)
     switch (opt)
       {
       case 'f':
@@ -448,10 +600,10 @@ cmd_check (int argc, char **argv)
                 "  -h, --help       show this help\n");
         return 0;
       default:
-        return cli_bad_option ("check", opt, argv);
+        return cli_opts_error (&p, opt);
       }
-  if (optind < argc)
-    return cli_usage_error ("check", "unexpected argument `%s`", argv[optind]);
+  if (p.noperands > 0 || p.nrest > 0)
+    return cli_usage_error ("check", "unexpected argument `%s`", p.noperands ? p.operands[0] : p.rest[0]);
   if (!file)
     return cli_usage_error ("check", "%s", "missing -f FILE");
   if (zagent_spec_load_file (&spec, file, &err) < 0)
@@ -473,10 +625,9 @@ cmd_cleanup (int argc, char **argv)
                                              { NULL, 0, NULL, 0 } };
   const char *dir = NULL;
   zagent_error *err = NULL;
+  struct cli_opts p = CLI_OPTS_INIT ("cleanup", argc, argv, "b:h", longopts);
   int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "+:b:h", longopts, NULL)) != -1)
+  while ((opt = cli_opts_next (&p)) != -1)
     switch (opt)
       {
       case 'b':
@@ -489,10 +640,10 @@ cmd_cleanup (int argc, char **argv)
                 "  -h, --help        show this help\n");
         return 0;
       default:
-        return cli_bad_option ("cleanup", opt, argv);
+        return cli_opts_error (&p, opt);
       }
-  if (optind < argc)
-    return cli_usage_error ("cleanup", "unexpected argument `%s`", argv[optind]);
+  if (p.noperands > 0 || p.nrest > 0)
+    return cli_usage_error ("cleanup", "unexpected argument `%s`", p.noperands ? p.operands[0] : p.rest[0]);
   if (!dir)
     return cli_usage_error ("cleanup", "%s", "missing -b DIR");
   if (zagent_bundle_cleanup (dir, &err) < 0)
@@ -503,7 +654,11 @@ cmd_cleanup (int argc, char **argv)
 int
 main (int argc, char **argv)
 {
-  const char *cmd = argc > 1 ? argv[1] : NULL;
+  const char *cmd;
+  int r = take_global_options (&argc, argv);
+  if (r >= 0)
+    return r;
+  cmd = argc > 1 ? argv[1] : NULL;
   if (!cmd)
     {
       fputs (usage_main, stderr);

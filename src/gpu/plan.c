@@ -209,6 +209,23 @@ visibility (struct planner *x, enum za_gpu_vendor v, int64_t count)
   return ret < 0 ? oom (x) : 0;
 }
 
+static bool
+is_render_node (const char *path)
+{
+  const char *base = strrchr (path, '/');
+  return strncmp (base ? base + 1 : path, "renderD", 7) == 0;
+}
+
+/* G's render nodes (RENDER) or its other nodes (card*).  */
+static int
+add_dri_nodes (struct planner *x, const struct za_gpu_info *g, bool render)
+{
+  for (size_t k = 0; g && k < g->nodes.n; k++)
+    if (is_render_node (g->nodes.v[k]) == render && add_node (x, g->nodes.v[k]) < 0)
+      return -1;
+  return 0;
+}
+
 /* Direct passthrough of the first COUNT GPUs of the vendor.  */
 static int
 passthrough (struct planner *x, const struct za_gpu_spec *gpu, enum za_gpu_vendor v)
@@ -251,9 +268,11 @@ passthrough (struct planner *x, const struct za_gpu_spec *gpu, enum za_gpu_vendo
       if (g && g->nodes.n == 0)
         plan_warn (x, "%s GPU %lld (%s, driver %s) has no device nodes; nothing to pass through",
                    za_gpu_vendor_name (v), (long long) i, g->pci ? g->pci : "?", g->driver ? g->driver : "none");
-      if (g)
+      if (g && v == ZA_GPU_NVIDIA)
         for (size_t k = 0; ret == 0 && k < g->nodes.n; k++)
           ret = add_node (x, g->nodes.v[k]);
+      else if (g)
+        ret = add_dri_nodes (x, g, true);
       else if (v == ZA_GPU_OTHER)
         {
           /* Unknown vendors keep the seed's renderD{128+i} convention:
@@ -264,6 +283,10 @@ passthrough (struct planner *x, const struct za_gpu_spec *gpu, enum za_gpu_vendo
           ret = add_node (x, path);
         }
     }
+  /* The seed lists DRI nodes by kind, not by GPU: every renderD* first,
+     then every card* (§11.7).  */
+  for (int64_t i = 0; ret == 0 && (v == ZA_GPU_AMD || v == ZA_GPU_INTEL) && i < gpu->count.v; i++)
+    ret = add_dri_nodes (x, za_gpu_nth (&l, v, (unsigned) i), false);
 out:
   za_gpu_list_clear (&l);
   return ret;

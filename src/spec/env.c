@@ -176,23 +176,29 @@ open_beneath (int dirfd, const char *rel)
   return fd;
 }
 
+/* Where secret R lives below the secrets directory: SCOPE/NAME, or
+   SCOPE/SERVICE/NAME for $S:@service/name.  Malloc'd, NULL on OOM.  */
+static char *
+secret_rel (const struct za_secrets *sec, const struct za_secret_ref *r)
+{
+  char *rel = NULL;
+  int n = r->service ? asprintf (&rel, "%s/%s/%s", sec->scope, r->service, r->name)
+                     : asprintf (&rel, "%s/%s", sec->scope, r->name);
+  return n < 0 ? NULL : rel;
+}
+
 /* Read the secret file; returns 1 found, 0 not found, -1 error.  Messages
    name the secret and its path, never its content.  */
 static int
 read_secret (const struct za_secrets *sec, const struct za_secret_ref *r, char **value,
              struct za_err **err)
 {
-  cleanup_free char *rel = NULL;
+  cleanup_free char *rel = secret_rel (sec, r);
   cleanup_close int dfd = -1, fd = -1;
   struct za_err *e = NULL;
   struct stat st;
   size_t len = 0;
-  int n;
-  if (r->service)
-    n = asprintf (&rel, "%s/%s/%s", sec->scope, r->service, r->name);
-  else
-    n = asprintf (&rel, "%s/%s", sec->scope, r->name);
-  if (n < 0)
+  if (!rel)
     return za_err_set (err, ENOMEM, "out of memory");
   /* The directory itself is named by the caller (--secrets-dir), who is
      trusted and may reach it through a symlink; only what lies below it
@@ -344,8 +350,17 @@ resolve_secret (const struct za_kv *kv, const char *ref, const struct za_secrets
      locating them cannot touch the errors of earlier entries.  */
   found = read_secret (sec, &r, &raw, &local);
   if (found == 0)
-    ret = za_err_set_at (err, file, &kv->val.m, path, "secret '%s' referenced by $S:%s was not found in scope '%s%s%s'",
-                         r.name, ref, sec->scope, r.service ? "/" : "", r.service ? r.service : "");
+    {
+      /* The reference's words, then the file that was looked for.  */
+      cleanup_free char *rel = secret_rel (sec, &r);
+      struct stat st;
+      bool no_dir = stat (sec->dir, &st) < 0;
+      ret = za_err_set_at (err, file, &kv->val.m, path,
+                           "secret '%s' referenced by $S:%s was not found in scope '%s%s%s' (looked for `%s/%s`%s%s%s)",
+                           r.name, ref, sec->scope, r.service ? "/" : "", r.service ? r.service : "", sec->dir,
+                           rel ? rel : "?", no_dir ? "; `" : "", no_dir ? sec->dir : "",
+                           no_dir ? "` does not exist" : "");
+    }
   else if (found < 0)
     ret = -1;
   else if (r.field)

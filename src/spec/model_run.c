@@ -122,8 +122,11 @@ static const struct za_field command_fields[] = {
   F (struct za_command, "args", ZA_FT_STRLIST, args, OPT),
   F (struct za_command, "workdir", ZA_FT_STR, workdir, OPT),
 };
+/* A list or a string is Compose's `command:`; ZLayer splits it.  */
 const struct za_schema za_spec_command_schema
-    = ZA_SCHEMA (struct za_command, "command", command_fields);
+    = ZA_SCHEMA (struct za_command, "command", command_fields,
+                 .hint = "write `command: {entrypoint: [...], args: [...]}` (a mapping: the process runs "
+                         "entrypoint then args)");
 
 /* ---- scale ---------------------------------------------------------- */
 

@@ -22,6 +22,7 @@
 #include "spec/units.h"
 #include "util/fs.h"
 #include "util/strv.h"
+#include "util/suggest.h"
 
 struct vctx
 {
@@ -57,6 +58,27 @@ check_memory_field (struct vctx *v, const struct za_str *mem, const char *path)
     verr (v, &mem->m, path, "invalid memory format: '%s' (use Ki, Mi, Gi, or Ti suffix)", mem->s);
   else if (bytes <= 0)
     verr (v, &mem->m, path, "invalid memory format: '%s'", mem->s);
+}
+
+/* The vendors of the reference (§ gpu.vendor).  Any other name is the
+   seed's "unknown vendor" (DRI passthrough, with a warning), but one a
+   typo away from a known vendor (`nvida`, `NVIDIA`) is an error: the seed
+   would quietly give the container no NVIDIA GPU.  */
+static void
+check_gpu_vendor (struct vctx *v, const struct za_gpu_spec *g, const char *base)
+{
+  static const char *const known[] = { "nvidia", "amd", "intel", "apple", NULL };
+  const char *near;
+  char p[1200];
+  if (!g->vendor.s)
+    return;
+  for (size_t i = 0; known[i]; i++)
+    if (strcmp (g->vendor.s, known[i]) == 0)
+      return;
+  near = za_suggest_str (g->vendor.s, known);
+  if (near)
+    verr (v, &g->vendor.m, P ("%s.gpu.vendor", base), "unknown GPU vendor `%s`, did you mean \"%s\"?", g->vendor.s,
+          near);
 }
 
 static void
@@ -95,6 +117,8 @@ check_resources (struct vctx *v, const struct za_resources *r, const char *base)
   if (r->gpu && r->gpu->count.v > ZA_GPU_MAX_COUNT)
     verr (v, &r->gpu->count.m, P ("%s.gpu.count", base), "GPU count %lld is more than any host has (at most %d)",
           (long long) r->gpu->count.v, ZA_GPU_MAX_COUNT);
+  if (r->gpu)
+    check_gpu_vendor (v, r->gpu, base);
 }
 
 /* sysctl names: dotted or slashed kernel parameter names, never a path

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "util/duration.h"
+#include "util/suggest.h"
 
 /* ---- the walker ---------------------------------------------------- */
 
@@ -262,6 +263,9 @@ one_of (const void *arr, size_t count, const char *(*name) (const void *, size_t
   return list;
 }
 
+/* Up to this many fields, an unknown one is answered with the list.  */
+#define ZA_LIST_FIELDS_MAX 16
+
 static int
 unknown_field (struct za_dctx *c, const struct za_node *k, const struct za_field *fields,
                size_t nfields)
@@ -272,6 +276,17 @@ unknown_field (struct za_dctx *c, const struct za_node *k, const struct za_field
   if (nfields == 0)
     return shown ? za_dctx_error (c, k, "unknown field `%s`, there are no fields", shown)
                  : za_dctx_error (c, k, "unknown field (name not shown), there are no fields");
+  /* The caller's own spec: the nearest field rather than a list of 57
+     (redacted input keeps serde's list: a suggestion would say what the
+     hidden name looks like).  */
+  if (shown)
+    {
+      const char *near = za_suggest (shown, fields, nfields, field_name);
+      if (near)
+        return za_dctx_error (c, k, "unknown field `%s`, did you mean `%s`?", shown, near);
+      if (nfields > ZA_LIST_FIELDS_MAX)
+        return za_dctx_error (c, k, "unknown field `%s` (no field of the %zu here is close)", shown, nfields);
+    }
   if (!(list = one_of (fields, nfields, field_name)))
     return za_errs_set (&c->errs, ENOMEM, "out of memory");
   if (shown)
@@ -417,6 +432,12 @@ za_decode (struct za_dctx *c, const struct za_schema *s, const struct za_node *n
     return decode_tagged (c, s, n, obj);
   if (is_empty_plain (n))
     return decode_fields (c, s->fields, s->nfields, s->allow_unknown, NULL, n, obj);
+  if (n->type != ZA_NODE_MAP && s->hint)
+    {
+      char buf[192];
+      return za_dctx_error (c, n, "expected a mapping, got %s; %s", za_dctx_describe (c, n, buf, sizeof buf),
+                            s->hint);
+    }
   if (n->type != ZA_NODE_MAP)
     return type_error (c, n, "a mapping");
   if (check_map_keys (c, n) < 0)

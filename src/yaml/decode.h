@@ -164,6 +164,9 @@ struct za_schema
   size_t tag_off;
   const struct za_variant *variants;
   size_t nvariants;
+  /* What to write instead, added to "expected a mapping, got …" (the
+     shapes users bring from Docker Compose).  */
+  const char *hint;
 };
 
 struct za_dctx

@@ -172,6 +172,19 @@ frame_close (struct builder *b, struct frame *f)
   return 0;
 }
 
+/* The byte at libyaml's mark M (0-based line, column in characters) of
+   the input, or -1 past its end.  */
+static int
+byte_at (const struct builder *b, const yaml_mark_t *m)
+{
+  size_t i = 0, line = 0, col = 0;
+  for (; i < b->len && line < m->line; i++)
+    line += b->data[i] == '\n';
+  for (; i < b->len && col < m->column; i++)
+    col += i + 1 >= b->len || ((unsigned char) b->data[i + 1] & 0xC0) != 0x80; /* a character ends at i */
+  return i < b->len ? (unsigned char) b->data[i] : -1;
+}
+
 static int
 build (struct builder *b, yaml_parser_t *p, struct za_node **root)
 {
@@ -198,6 +211,9 @@ build (struct builder *b, yaml_parser_t *p, struct za_node **root)
                       p->context_mark.line + 1, p->context_mark.column + 1);
           else
             snprintf (msg, sizeof msg, "%s", p->problem ? p->problem : "syntax error");
+          /* libyaml's words for a tab say nothing of tabs.  */
+          if (p->error == YAML_SCANNER_ERROR && byte_at (b, &p->problem_mark) == '\t')
+            snprintf (msg, sizeof msg, "a tab character cannot indent YAML; use spaces");
           if (p->error == YAML_MEMORY_ERROR)
             za_err_set (b->err, ENOMEM, "out of memory");
           else if (p->error == YAML_READER_ERROR)

@@ -93,13 +93,13 @@ check "list prints every device, sorted" test "$(echo $out)" = \
   "example.com/fakegpu=gpu0 example.com/fakegpu=gpu1 example.com/gpu=0 example.com/gpu=1 example.com/gpu=all"
 check "list is quiet on stderr without broken files" test -z "$err"
 run "$ZAGENT" cdi list --cdi-dir "$WORK/cdi" --cdi-dir "$WORK/bad"
-expect_rc "list with broken files still exits 0" 0
+expect_rc "list with broken files exits 2 (a CDI spec is input), still listing the good ones" 2
 check "a broken file contributes nothing" bash -c '! grep -q "broken\|wrong" <<<"$1"' _ "$out"
-check "broken files are warned about with FILE:LINE:COL" \
-  grep -q "^warning: $WORK/bad/broken.yaml:4:9: failed add device" <<<"$err"
+check "broken files are reported on stderr with FILE:LINE:COL (errors: they set the exit status)" \
+  grep -q "^$WORK/bad/broken.yaml:4:9: failed add device" <<<"$err"
 check "the copy in the later directory wins (no conflict)" bash -c '! grep -q conflict <<<"$1"' _ "$err"
 run "$ZAGENT" cdi list --cdi-dir "$WORK/cdi" --cdi-dir "$WORK/bad" --json
-expect_rc "list --json exits 0" 0
+expect_rc "list --json with broken files exits 2" 2
 check "list --json: dirs in order" test "$(jsonin 'c["dirs"]')" = "['$WORK/cdi', '$WORK/bad']"
 check "list --json: devices with spec and priority" \
   test "$(jsonin '[(d["name"], d["spec"].split("/")[-1], d["priority"]) for d in c["devices"]][:2]')" = \

@@ -106,7 +106,18 @@ check "gpu list --json (mixed host): vendor order, DRM nodes by PCI" pyjson "$WO
    and c[1]['nodes'] == ['/dev/dri/card1', '/dev/dri/renderD129'] and c[2]['nodes'] == ['/dev/dri/card0', '/dev/dri/renderD128']"
 run env ZAGENT_HOST_ROOT="$WORK/h-empty" "$ZAGENT" gpu list
 expect_rc "gpu list (no GPUs) exits 0" 0
-check "gpu list (no GPUs) says so" test "$out" = "no GPUs found"
+check "gpu list (no GPUs): nothing on stdout" test -z "$out"
+check "gpu list (no GPUs) says so on stderr" test "$err" = "zagent: no GPUs found"
+run env ZAGENT_HOST_ROOT="$WORK/h-mixed" "$ZAGENT" gpu list -q
+check "gpu list -q: the PCI addresses, one per line, in list order" test "$(echo $out)" = "0000:01:00.0 0000:03:00.0 0000:05:00.0"
+run env ZAGENT_HOST_ROOT="$WORK/h-mixed" "$ZAGENT" gpu list --format json
+check "gpu list --format json = --json" test "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])))' "$out")" = 3
+run env ZAGENT_HOST_ROOT="$WORK/h-mixed" "$ZAGENT" gpu list --format=table
+check "gpu list --format table: the table" grep -qE '^VENDOR +INDEX' <<<"$out"
+run env ZAGENT_HOST_ROOT="$WORK/h-empty" "$ZAGENT" gpu list -q
+check "gpu list -q (no GPUs): empty" test -z "$out"
+run "$ZAGENT" gpu list --format xml; expect_rc "gpu list --format xml exits 2" 2
+run "$ZAGENT" gpu list -q --json; expect_rc "gpu list -q --json exits 2" 2
 run env ZAGENT_HOST_ROOT="$WORK/h-empty" "$ZAGENT" gpu list --json
 check "gpu list --json (no GPUs) is []" test "$out" = "[]"
 run "$ZAGENT" gpu list --bogus; expect_rc "gpu list --bogus exits 2" 2
@@ -193,8 +204,11 @@ PY
   expect_rc "spec with a CDI spec lacking a GPU: passthrough" 0
   check "2 $v GPUs, spec lacks one: warning about the CDI fallback" grep -q "falling back to direct GPU device passthrough" <<<"$err"
   check "2 $v GPUs by passthrough: visibility env" pyjson "$WORK/cfg-pt-$v.json" "'${vis[$v]}' in c['process']['env']"
-  pt_nodes=$nodes   # passthrough: no /dev/nvidia-modeset
-  [ "$v" = nvidia ] && pt_nodes="['/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/nvidia-uvm-tools', '/dev/nvidia0', '/dev/nvidia1']"
+  # passthrough: no /dev/nvidia-modeset; DRI nodes in the seed's order (§11.7):
+  # every renderD* first, then every card* (a CDI spec keeps them device by device)
+  if [ "$v" = nvidia ]; then pt_nodes="['/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/nvidia-uvm-tools', '/dev/nvidia0', '/dev/nvidia1']"
+  elif [ "$v" = amd ]; then pt_nodes="['/dev/kfd', '/dev/dri/renderD128', '/dev/dri/renderD129', '/dev/dri/card0', '/dev/dri/card1']"
+  else pt_nodes="['/dev/dri/renderD128', '/dev/dri/renderD129', '/dev/dri/card0', '/dev/dri/card1']"; fi
   check "2 $v GPUs by passthrough: nodes" pyjson "$WORK/cfg-pt-$v.json" \
     "[d['path'] for d in c['linux']['devices']] == $pt_nodes and all(d['fileMode'] == 438 for d in c['linux']['devices'])"
 done

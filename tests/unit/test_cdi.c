@@ -1171,7 +1171,12 @@ test_resolve_order (void **state)
     const char *names[] = { "vendor.com/one=a", "vendor.com/one=zz", "vendor.com/two=c", "other.com/x=y" };
     assert_int_equal (za_cdi_resolve (r, names, 4, &plan, &err), -1);
     assert_int_equal (err->code, ZA_EINPUT);
-    assert_string_equal (err->msg, "unresolvable CDI devices vendor.com/one=zz, other.com/x=y");
+    /* the reference's words, then where it looked */
+    {
+      char want[PATH_MAX + 128];
+      snprintf (want, sizeof want, "unresolvable CDI devices vendor.com/one=zz, other.com/x=y (searched `%s`)", d);
+      assert_string_equal (err->msg, want);
+    }
     assert_null (err->next);
     assert_int_equal (plan.n, 0);
     za_err_free (&err);
@@ -1180,6 +1185,27 @@ test_resolve_order (void **state)
     /* names are looked up verbatim: no wildcard, no normalisation */
     const char *names[] = { "vendor.com/one=*" };
     assert_int_equal (za_cdi_resolve (r, names, 1, &plan, &err), -1);
+    za_err_free (&err);
+  }
+  za_cdi_registry_free (r);
+  /* a broken file: the error says so and carries the file's own error,
+     positioned, so that `zagent run` shows the cause */
+  write_in (d, "three.yaml", "cdiVersion: 0.3.0\nkind: vendor.com/three\ndevices:\n- name: x\n");
+  r = NULL;
+  assert_int_equal (za_cdi_registry_load (dirs, 1, &r, &err), 0);
+  {
+    const char *names[] = { "vendor.com/three=x" };
+    char file[PATH_MAX + 16];
+    assert_int_equal (za_cdi_resolve (r, names, 1, &plan, &err), -1);
+    assert_int_equal (err->code, ZA_EINPUT);
+    assert_non_null (strstr (err->msg, "(searched `"));
+    assert_non_null (strstr (err->msg, "; the problems found there follow)"));
+    assert_non_null (err->next);
+    snprintf (file, sizeof file, "%s/three.yaml", d);
+    assert_string_equal (err->next->file, file);
+    assert_true (err->next->line > 0);
+    assert_true (za_err_is_input (err->next));
+    assert_null (err->next->next);
     za_err_free (&err);
   }
   za_cdi_registry_free (r);

@@ -383,15 +383,36 @@ test_env_resolve_secret_json_fields (void **state)
 static void
 test_env_resolve_secret_missing (void **state)
 {
+  char want[PATH_MAX + 256];
   (void) state;
-  EXPECT_ONE ("      A: $S:nope\n", &g_store, "secret 'nope' referenced by $S:nope was not found in scope 'demo'");
-  EXPECT_ONE ("      A: $S:@api/nope\n", &g_store,
-              "secret 'nope' referenced by $S:@api/nope was not found in scope 'demo/api'");
-  EXPECT_ONE ("      A: $S:@other/jwt\n", &g_store,
-              "secret 'jwt' referenced by $S:@other/jwt was not found in scope 'demo/other'");
+  /* the reference's words, then the file looked for */
+  snprintf (want, sizeof want,
+            "secret 'nope' referenced by $S:nope was not found in scope 'demo' (looked for `%s/demo/nope`)", g_dir);
+  EXPECT_ONE ("      A: $S:nope\n", &g_store, want);
+  snprintf (want, sizeof want,
+            "secret 'nope' referenced by $S:@api/nope was not found in scope 'demo/api' (looked for "
+            "`%s/demo/api/nope`)",
+            g_dir);
+  EXPECT_ONE ("      A: $S:@api/nope\n", &g_store, want);
+  snprintf (want, sizeof want,
+            "secret 'jwt' referenced by $S:@other/jwt was not found in scope 'demo/other' (looked for "
+            "`%s/demo/other/jwt`)",
+            g_dir);
+  EXPECT_ONE ("      A: $S:@other/jwt\n", &g_store, want);
   {
     const struct za_secrets other = { .dir = g_dir, .scope = "elsewhere" };
-    EXPECT_ONE ("      A: $S:jwt\n", &other, "secret 'jwt' referenced by $S:jwt was not found in scope 'elsewhere'");
+    snprintf (want, sizeof want,
+              "secret 'jwt' referenced by $S:jwt was not found in scope 'elsewhere' (looked for "
+              "`%s/elsewhere/jwt`)",
+              g_dir);
+    EXPECT_ONE ("      A: $S:jwt\n", &other, want);
+  }
+  {
+    /* a secrets directory that does not exist: said too */
+    const struct za_secrets none = { .dir = "/nonexistent/zagent-secrets", .scope = "demo" };
+    EXPECT_ONE ("      A: $S:jwt\n", &none,
+                "secret 'jwt' referenced by $S:jwt was not found in scope 'demo' (looked for "
+                "`/nonexistent/zagent-secrets/demo/jwt`; `/nonexistent/zagent-secrets` does not exist)");
   }
   assert_true (za_err_is_input (g_err));
 }

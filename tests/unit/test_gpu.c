@@ -1118,13 +1118,21 @@ matrix_nodes (const struct mcase *c, const char *host)
     {
       if (c->v == ZA_GPU_AMD)
         NODE ("/dev/kfd", UVM - 2, 0);
-      for (int i = 0; i < c->count; i++)
-        {
-          snprintf (p, sizeof p, "/dev/dri/card%d", i);
-          NODE (p, 226, i);
-          snprintf (p, sizeof p, "/dev/dri/renderD%d", 128 + i);
-          NODE (p, 226, 128 + i);
-        }
+      if (c->cdi) /* a CDI spec: device by device */
+        for (int i = 0; i < c->count; i++)
+          {
+            snprintf (p, sizeof p, "/dev/dri/card%d", i);
+            NODE (p, 226, i);
+            snprintf (p, sizeof p, "/dev/dri/renderD%d", 128 + i);
+            NODE (p, 226, 128 + i);
+          }
+      else /* passthrough, the seed's order (§11.7): every renderD*, then every card* */
+        for (int pass = 0; pass < 2; pass++)
+          for (int i = 0; i < c->count; i++)
+            {
+              snprintf (p, sizeof p, pass ? "/dev/dri/card%d" : "/dev/dri/renderD%d", pass ? i : 128 + i);
+              NODE (p, 226, pass ? i : 128 + i);
+            }
     }
 #undef NODE
   return a;
@@ -1384,9 +1392,10 @@ test_missing_nodes_and_drivers (void **state)
   cfg = build_ok (&x, SVC_HEAD "    resources:\n      gpu: {count: 1, vendor: amd}\n", host, NULL, NULL);
   assert_chain_has (x.r.warnings, "warning", "GPU device /dev/kfd not found on host, skipping");
   assert_chain_has (x.r.warnings, "warning", "kfd not in /proc/devices");
+  /* the seed's order: render nodes, then cards (§11.7) */
   want = json_array ();
-  json_array_append_new (want, node_j ("/dev/dri/card0", 226, 0));
   json_array_append_new (want, node_j ("/dev/dri/renderD128", 226, 128));
+  json_array_append_new (want, node_j ("/dev/dri/card0", 226, 0));
   assert_json_eq ("linux.devices", jp (cfg, "linux.devices"), want);
   json_decref (want);
   want = std_rules ();

@@ -446,6 +446,24 @@ test_validate_secret_refs (void **state)
   check_err (e->next, "services.web.env.C", 10, 10, "invalid secret reference syntax: $S:a:b");
 }
 
+/* A GPU vendor a typo away from a known one is an error with the
+   suggestion; one far from all stays the seed's "unknown vendor".  */
+static void
+test_validate_gpu_vendor (void **state)
+{
+  (void) state;
+  VALID (PRE "    resources:\n      gpu: {count: 1, vendor: amd}\n");
+  VALID (PRE "    resources:\n      gpu: {count: 1, vendor: apple}\n");
+  VALID (PRE "    resources:\n      gpu: {count: 1, vendor: acme}\n");
+  VALID (PRE "    resources:\n      gpu: {count: 1}\n");
+  INVALID1 (PRE "    resources:\n      gpu: {count: 1, vendor: nvida}\n", "services.web.resources.gpu.vendor", 8, 31,
+            "unknown GPU vendor `nvida`, did you mean \"nvidia\"?");
+  INVALID1 (PRE "    resources:\n      gpu: {count: 1, vendor: NVIDIA}\n", "services.web.resources.gpu.vendor", 8, 31,
+            "unknown GPU vendor `NVIDIA`, did you mean \"nvidia\"?");
+  INVALID1 (PRE "    resources:\n      gpu: {count: 1, vendor: itnel}\n", "services.web.resources.gpu.vendor", 8, 31,
+            "unknown GPU vendor `itnel`, did you mean \"intel\"?");
+}
+
 static void
 test_validate_devices_and_workdir (void **state)
 {
@@ -599,6 +617,7 @@ main (void)
     T (test_validate_volume_name_rules),
     T (test_validate_ulimits),
     T (test_validate_secret_refs),
+    T (test_validate_gpu_vendor),
     T (test_validate_devices_and_workdir),
     T (test_validate_collects_everything),
     T (test_validate_examples_per_index),

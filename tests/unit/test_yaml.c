@@ -398,6 +398,23 @@ test_yaml_syntax_error_unclosed_quote (void **state)
   expect_error (f, "found unexpected end of stream (while scanning a quoted scalar started at 1:4)", 3, 1);
 }
 
+/* A tab where YAML wants indentation: say so, at the tab (libyaml's
+   "found character that cannot start any token" does not).  */
+static void
+test_yaml_tab_indent (void **state)
+{
+  struct fx *f = *state;
+  assert_int_equal (parse (f, "a:\n\tb: 1\n"), -1);
+  expect_error (f, "a tab character cannot indent YAML; use spaces", 2, 1);
+  za_err_free (&f->err);
+  /* after spaces and a multi-byte character: the column counts characters */
+  assert_int_equal (parse (f, "\xc3\xa9:\n  b:\n  \tc: 1\n"), -1);
+  expect_error (f, "a tab character cannot indent YAML; use spaces", 3, 3);
+  za_err_free (&f->err);
+  /* a tab inside a line (after a value, in flow) is fine */
+  PARSE_OK (f, "a: 1\t\nb: [1,\t2]\n");
+}
+
 static void
 test_yaml_empty_input (void **state)
 {
@@ -535,6 +552,7 @@ main (void)
     T (test_yaml_syntax_error_unterminated_flow_seq),
     T (test_yaml_syntax_error_bad_indent),
     T (test_yaml_syntax_error_unclosed_quote),
+    T (test_yaml_tab_indent),
     T (test_yaml_empty_input),
     T (test_yaml_invalid_utf8_rejected),
     T (test_yaml_limit_max_input),
