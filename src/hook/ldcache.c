@@ -1,0 +1,290 @@
+/* update-ldcache and enable-cuda-compat.
+
+   The container's ld.so.cache is rebuilt by the host's ldconfig, the way
+   nvidia-cdi-hook does it since its CVE-2025-23267 fix: never by a binary
+   of the image, and never on host paths.  We run the host binary opened
+   here by fd, in a child that chroots into the rootfs fd first, with a
+   fixed environment; ldconfig then sees only the container's files.
+   Running a binary after chroot means its dynamic loader would come from
+   the image, so the ldconfig must be static (glibc builds it so; Ubuntu's
+   /sbin/ldconfig is a script around /sbin/ldconfig.real, which we take).
+   Before that, the paths ldconfig writes are checked from the rootfs fd
+   without following symlinks: a planted link fails the hook.  */
+#define _GNU_SOURCE
+#include "hook/hook.h"
+
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+#define LDCONF_NAME "00-zagent-cdi.conf"
+#define COMPAT_NAME "00-compat-zagent.conf"
+#define COMPAT_DIR "/usr/local/cuda/compat"
+#define LDCONFIG_TIMEOUT_MS 30000
+
+/* Whether the ELF on FD has a program interpreter (is dynamic).  1 yes,
+   0 no (static), -1 not an ELF we can read.  */
+static int
+elf_has_interp (int fd)
+{
+  Elf64_Ehdr eh;
+  if (pread (fd, &eh, sizeof eh, 0) != (ssize_t) sizeof eh || memcmp (eh.e_ident, ELFMAG, SELFMAG)
+      || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof (Elf64_Phdr) || eh.e_phnum > 256)
+    return -1;
+  for (unsigned i = 0; i < eh.e_phnum; i++)
+    {
+      Elf64_Phdr ph;
+      if (pread (fd, &ph, sizeof ph, (off_t) (eh.e_phoff + i * sizeof ph)) != (ssize_t) sizeof ph)
+        return -1;
+      if (ph.p_type == PT_INTERP)
+        return 1;
+    }
+  return 0;
+}
+
+/* The host ldconfig as an fd: a root-owned regular file nobody else can
+   write, statically linked.  PATH.real wins where it exists (Ubuntu).  */
+static int
+open_ldconfig (const char *path, struct za_err **err)
+{
+  cleanup_free char *real = NULL;
+  cleanup_close int fd = -1;
+  struct stat st;
+  int dyn;
+  if (path[0] != '/')
+    return za_err_set (err, ZA_EINPUT, "--ldconfig-path `%s` is not absolute", path);
+  if (asprintf (&real, "%s.real", path) < 0)
+    return za_err_set (err, ENOMEM, "out of memory");
+  fd = open (real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    fd = open (path, O_RDONLY | O_CLOEXEC);
+  else
+    path = real;
+  if (fd < 0)
+    return za_err_sys (err, errno, "open ldconfig `%s`", path);
+  if (fstat (fd, &st) < 0)
+    return za_err_sys (err, errno, "stat `%s`", path);
+  if (!S_ISREG (st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
+    return za_err_set (err, ZA_EINPUT, "ldconfig `%s` must be a regular file owned by root, writable by root only",
+                       path);
+  dyn = elf_has_interp (fd);
+  if (dyn != 0)
+    return za_err_set (err, ZA_EINPUT,
+                       dyn > 0 ? "ldconfig `%s` is dynamically linked; it would load the image's libraries"
+                               : "ldconfig `%s` is not a 64-bit ELF executable",
+                       path);
+  return steal_fd (&fd);
+}
+
+/* Child: chroot into the rootfs, then exec ldconfig with a fixed env.  */
+static void __attribute__ ((noreturn))
+run_child (int rootfd, int exefd, char **args)
+{
+  static char *const env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
+  if (fchdir (rootfd) < 0 || chroot (".") < 0 || chdir ("/") < 0)
+    {
+      fprintf (stderr, "zagent-cdi-hook: chroot into the rootfs: %s\n", strerror (errno));
+      _exit (126);
+    }
+  syscall (SYS_execveat, exefd, "", args, env, AT_EMPTY_PATH);
+  fprintf (stderr, "zagent-cdi-hook: exec ldconfig: %s\n", strerror (errno));
+  _exit (127);
+}
+
+/* Wait for PID at most LDCONFIG_TIMEOUT_MS, killing it after.  */
+static int
+wait_bounded (pid_t pid, struct za_err **err)
+{
+  int status = 0;
+  for (int ms = 0;; ms += 10)
+    {
+      pid_t r = waitpid (pid, &status, WNOHANG);
+      if (r == pid)
+        break;
+      if (r < 0 && errno != EINTR)
+        return za_err_sys (err, errno, "wait for ldconfig");
+      if (ms >= LDCONFIG_TIMEOUT_MS)
+        {
+          kill (pid, SIGKILL);
+          waitpid (pid, &status, 0);
+          return za_err_set (err, ETIMEDOUT, "ldconfig took more than %d s; killed", LDCONFIG_TIMEOUT_MS / 1000);
+        }
+      nanosleep (&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
+    }
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+    return 0;
+  return za_err_set (err, ZA_EINPUT, "ldconfig in the container failed (%s %d)",
+                     WIFEXITED (status) ? "exit" : "signal", WIFEXITED (status) ? WEXITSTATUS (status) : WTERMSIG (status));
+}
+
+/* Every path ldconfig writes must be a plain file or directory in the
+   rootfs, or absent; /etc is created when missing.  */
+static int
+check_targets (int rootfd, struct za_err **err)
+{
+  static const char *const paths[] = { "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
+                                       "/var/cache/ldconfig", NULL };
+  cleanup_close int etc = za_hook_mkdir_p (rootfd, "/etc", err);
+  if (etc < 0)
+    return -1;
+  for (int i = 0; paths[i]; i++)
+    if (za_hook_exists (rootfd, paths[i], err) < 0)
+      return -1;
+  return 0;
+}
+
+int
+za_hook_update_ldcache (const struct za_hook_ctx *c, int argc, char **argv, struct za_err **err)
+{
+  static const struct option longopts[] = { { "folder", required_argument, NULL, 'f' },
+                                             { "ldconfig-path", required_argument, NULL, 'l' },
+                                             { NULL, 0, NULL, 0 } };
+  const char *ldconfig = "/sbin/ldconfig";
+  struct za_strv dirs = { 0 }, args = { 0 };
+  cleanup_close int exefd = -1;
+  pid_t pid;
+  int opt, ret = -1;
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt_long (argc, argv, "+", longopts, NULL)) != -1)
+    {
+      if (opt == 'f' && za_hook_path_ok (optarg))
+        {
+          if (!za_strv_contains (&dirs, optarg) && za_strv_push (&dirs, optarg) < 0)
+            goto oom;
+        }
+      else if (opt == 'l')
+        ldconfig = optarg;
+      else
+        {
+          za_err_set (err, ZA_EINPUT, "bad option or folder `%s`", argv[optind - 1]);
+          goto out;
+        }
+    }
+  if (optind < argc)
+    {
+      za_err_set (err, ZA_EINPUT, "unexpected argument `%s`", argv[optind]);
+      goto out;
+    }
+  if ((exefd = open_ldconfig (ldconfig, err)) < 0 || check_targets (c->rootfd, err) < 0)
+    goto out;
+  if (dirs.n && za_hook_write_ldconf (c->rootfd, LDCONF_NAME, &dirs, err) < 0)
+    goto out;
+  /* -f and -C name the defaults explicitly: the host's ldconfig may be
+     built with others.  The folders also go on the command line, for
+     images whose ld.so.conf does not include ld.so.conf.d, and the
+     non-Debian system directories for a Debian-built ldconfig.  */
+  if (za_strv_push (&args, "ldconfig") < 0 || za_strv_push (&args, "-f") < 0
+      || za_strv_push (&args, "/etc/ld.so.conf") < 0 || za_strv_push (&args, "-C") < 0
+      || za_strv_push (&args, "/etc/ld.so.cache") < 0)
+    goto oom;
+  for (size_t i = 0; i < dirs.n; i++)
+    if (za_hook_exists (c->rootfd, dirs.v[i], NULL) == 1 && za_strv_push (&args, dirs.v[i]) < 0)
+      goto oom;
+  if (za_hook_exists (c->rootfd, COMPAT_DIR, NULL) == 1 && za_hook_exists (c->rootfd, "/etc/ld.so.conf.d/" COMPAT_NAME, NULL) == 1
+      && za_strv_push (&args, COMPAT_DIR) < 0)
+    goto oom;
+  for (int i = 0; i < 2; i++)
+    {
+      const char *sys = i ? "/usr/lib64" : "/lib64";
+      if (!za_strv_contains (&args, sys) && za_hook_exists (c->rootfd, sys, NULL) == 1 && za_strv_push (&args, sys) < 0)
+        goto oom;
+    }
+  fflush (NULL);
+  pid = fork ();
+  if (pid < 0)
+    {
+      za_err_sys (err, errno, "fork");
+      goto out;
+    }
+  if (pid == 0)
+    run_child (c->rootfd, exefd, args.v);
+  ret = wait_bounded (pid, err);
+  goto out;
+oom:
+  za_err_set (err, ENOMEM, "out of memory");
+out:
+  za_strv_clear (&dirs);
+  za_strv_clear (&args);
+  return ret;
+}
+
+/* The major of a "550.54.15" style version, or -1.  */
+static long
+major_of (const char *v)
+{
+  char *end;
+  long m = strtol (v, &end, 10);
+  return end == v || m < 0 ? -1 : m;
+}
+
+int
+za_hook_cuda_compat (const struct za_hook_ctx *c, int argc, char **argv, struct za_err **err)
+{
+  static const struct option longopts[] = { { "host-driver-version", required_argument, NULL, 'v' },
+                                             { NULL, 0, NULL, 0 } };
+  const char *host = NULL;
+  cleanup_close int dfd = -1;
+  cleanup_dir DIR *d = NULL;
+  struct dirent *de;
+  long compat = -1;
+  int opt, n = 0, ex;
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt_long (argc, argv, "+", longopts, NULL)) != -1)
+    if (opt == 'v')
+      host = optarg;
+    else
+      return za_err_set (err, ZA_EINPUT, "bad option `%s`", argv[optind - 1]);
+  if (!host || major_of (host) < 0)
+    return za_err_set (err, ZA_EINPUT, "missing or bad --host-driver-version");
+  /* As the toolkit: a no-op without compat libraries, an ld.so.cache or
+     ld.so.conf.d in the image.  */
+  {
+    struct za_err *e = NULL;
+    dfd = za_hook_open (c->rootfd, COMPAT_DIR, O_RDONLY | O_DIRECTORY, 0, &e);
+    if (dfd < 0 && errno == ENOENT)
+      {
+        za_err_free (&e);
+        return 0;
+      }
+    if (dfd < 0)
+      {
+        za_err_append (err, &e);
+        return -1;
+      }
+  }
+  if ((ex = za_hook_exists (c->rootfd, "/etc/ld.so.cache", err)) <= 0
+      || (ex = za_hook_exists (c->rootfd, "/etc/ld.so.conf.d", err)) <= 0)
+    return ex;
+  d = fdopendir (dfd);
+  if (!d)
+    return za_err_sys (err, errno, "read %s", COMPAT_DIR);
+  dfd = -1; /* owned by d now */
+  while ((de = readdir (d)))
+    if (!strncmp (de->d_name, "libcuda.so.", 11) && strchr (de->d_name + 11, '.'))
+      {
+        compat = major_of (de->d_name + 11);
+        n++;
+      }
+  if (n != 1 || compat <= major_of (host))
+    return 0;
+  {
+    struct za_strv dirs = { .v = (char *[]) { (char *) COMPAT_DIR, NULL }, .n = 1 };
+    return za_hook_write_ldconf (c->rootfd, COMPAT_NAME, &dirs, err);
+  }
+}
