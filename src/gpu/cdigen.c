@@ -80,7 +80,12 @@ find_libs (const struct za_host *h, json_t *mounts, bool multiarch, struct za_st
             if (!fnmatch (nvidia_libs[p], ents[i]->d_name, 0))
               {
                 char path[4096], alt[4096];
+                struct stat lst;
                 snprintf (path, sizeof path, "%s/%s", lib_dirs[d], ents[i]->d_name);
+                /* A dangling link (the soname link after an upgrade)
+                   cannot be mounted.  */
+                if (za_host_stat (h, path, &lst) < 0)
+                  break;
                 snprintf (alt, sizeof alt, "%s/%s", ma ? ma : "", ents[i]->d_name);
                 if (add_mount (mounts, path, path) < 0
                     || (ma && strcmp (lib_dirs[d], ma) && add_mount (mounts, path, alt) < 0)
@@ -298,18 +303,32 @@ gpu_spec (const struct za_host *h, const struct za_cdi_gen_opts *o, const struct
   int ret = -1;
   for (size_t i = 0; i < l->n; i++)
     {
+      struct za_gpu_info live;
       const struct za_gpu_info *g = &l->v[i];
+      int r;
       if (g->vendor != vendor)
         continue;
+      /* Only nodes that exist: a spec naming a gone node breaks every
+         container that asks for the device (and `cdi check` flags it).  */
+      live = *g;
+      live.nodes = (struct za_strv) { 0 };
+      for (size_t k = 0; k < g->nodes.n; k++)
+        {
+          struct stat st;
+          if (za_host_stat (h, g->nodes.v[k], &st) == 0 && za_strv_push (&live.nodes, g->nodes.v[k]) < 0)
+            goto oom;
+        }
       /* A GPU without nodes (e.g. bound to vfio-pci) would be a device
          with empty edits, which makes the whole spec invalid.  */
-      if (g->nodes.n == 0)
+      if (live.nodes.n == 0)
         {
           za_err_set (warn, ZA_EINPUT, "%s GPU %u (%s, driver %s) has no device nodes; left out of the spec",
                       za_gpu_vendor_name (vendor), g->index, g->pci ? g->pci : "?", g->driver ? g->driver : "none");
           continue;
         }
-      if (gpu_devices (h, o, g, devices, &all, warn) < 0)
+      r = gpu_devices (h, o, &live, devices, &all, warn);
+      za_strv_clear (&live.nodes);
+      if (r < 0)
         goto oom;
       if (!version)
         version = g->driver_version;
