@@ -101,6 +101,8 @@ out=$(printf '{"bundle":"%s"}' "$B" | LD_PRELOAD="$WORK/preload.so" "$HOOK" upda
 check "LD_PRELOAD in the hook's env: it refuses (exit 1)" test "$rc" = 1
 check "  ... saying so" grep -q "refusing to run with LD_PRELOAD" <<<"$out"
 check "  ... and it touched nothing in the rootfs" test -z "$(ls -A "$B/rootfs")"
+out=$(printf '{"bundle":"%s"}' "$B" | env GCONV_PATH="$WORK/host" "$HOOK" update-ldcache 2>&1); rc=$?
+check "GCONV_PATH in the hook's env: refused too" test "$rc" = 1
 check "host untouched by every hostile case (files, modes, sizes, times; no PWNED)" test "$(snap)" = "$before"
 check "  ... the host cache still says what it said" test "$(cat "$WORK/host/ld.so.cache")" = "host cache"
 
