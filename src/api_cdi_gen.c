@@ -19,6 +19,11 @@
 #include "util/host.h"
 #include "util/strv.h"
 
+/* The public naming flags are the internal ones (masked with 0x7).  */
+_Static_assert (ZAGENT_CDI_GEN_NAME_INDEX == ZA_CDI_NAME_INDEX && ZAGENT_CDI_GEN_NAME_UUID == ZA_CDI_NAME_UUID
+                    && ZAGENT_CDI_GEN_NAME_TYPE_INDEX == ZA_CDI_NAME_TYPE_INDEX,
+                "naming flags differ");
+
 int
 zagent_cdi_generate_ex (const char *vendor, const char *host_root, unsigned flags, const char *hook_path,
                         char **text_out, zagent_error **warnings, zagent_error **err)
