@@ -140,6 +140,10 @@ echo '{"cdiVersion": "0.5.0", "kind": "x.com/y", "devices": []}' > "$WORK/stale/
 run env ZAGENT_HOST_ROOT="$H" "$ZAGENT" cdi check "$WORK/stale/broken.json"
 expect_rc "check of an invalid spec: exit 2" 2
 check "  ... says it is not valid" grep -q "not a valid CDI spec" <<<"$out"
+run env ZAGENT_HOST_ROOT="$H" CDI_SPEC_DIRS="$WORK/nothing:$WORK/stale" "$ZAGENT" cdi check
+expect_rc "check without arguments: the \$CDI_SPEC_DIRS that exist (exit 2, stale)" 2
+check "  ... it read them" grep -q "pinned.json: hook binary" <<<"$out"
+run env CDI_SPEC_DIRS="$WORK/nothing" "$ZAGENT" cdi check; expect_rc "check with no spec directory: exit 2" 2
 run "$ZAGENT" cdi check "$WORK/nothing-here"; expect_rc "check of a missing file: exit 2" 2
 run "$ZAGENT" cdi check --bogus; expect_rc "check --bogus: exit 2" 2
 
