@@ -22,6 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -90,16 +93,101 @@ open_ldconfig (const char *path, struct za_err **err)
   return steal_fd (&fd);
 }
 
-/* Child: chroot into the rootfs, then exec ldconfig with a fixed env.  */
+/* "\040"-style octal escapes of a mountinfo field, in place.  */
+static void
+unescape (char *s)
+{
+  char *o = s;
+  for (; *s; s++)
+    if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7')
+      {
+        *o++ = (char) ((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+        s += 3;
+      }
+    else
+      *o++ = *s;
+  *o = '\0';
+}
+
+/* In our own mount namespace: detach every proc mount inside the rootfs,
+   and return the rootfs opened again there (ROOTFD, opened before the
+   unshare, still pins the old namespace's mounts, proc included); the
+   same directory or -1.
+   When createContainer hooks run, the runtime has mounted the
+   container's /proc there, and /proc/<pid>/root of a process outside the
+   chroot leads back to the host: an image's ld.so.conf naming
+   /proc/1/root/usr/lib would have ldconfig scan a host directory and
+   write soname links into it.  */
+static int
+detach_procs (int rootfd)
+{
+  struct stat a, b;
+  int fd;
+  char self[64], root[4096];
+  cleanup_free char *info = NULL;
+  struct za_err *e = NULL;
+  size_t rl;
+  ssize_t n;
+  snprintf (self, sizeof self, "/proc/self/fd/%d", rootfd);
+  n = readlink (self, root, sizeof root - 1);
+  if (n <= 0 || za_read_file ("/proc/self/mountinfo", 16 << 20, &info, NULL, &e) < 0)
+    {
+      za_err_free (&e);
+      return -1;
+    }
+  root[n] = '\0';
+  rl = (size_t) n;
+  for (char *save = NULL, *l = strtok_r (info, "\n", &save); l; l = strtok_r (NULL, "\n", &save))
+    {
+      char *f[5], *sep = strstr (l, " - "), *fs, *sv = NULL;
+      int i = 0;
+      if (!sep)
+        continue;
+      *sep = '\0';
+      fs = strtok_r (sep + 3, " ", &sv);
+      for (char *s2 = NULL, *t = strtok_r (l, " ", &s2); t && i < 5; t = strtok_r (NULL, " ", &s2))
+        f[i++] = t;
+      if (i < 5 || !fs || strcmp (fs, "proc"))
+        continue;
+      unescape (f[4]);
+      if (strncmp (f[4], root, rl) || f[4][rl] != '/')
+        continue;
+      if (umount2 (f[4], MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+        return -1;
+    }
+  fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || fstat (fd, &a) < 0 || fstat (rootfd, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+    {
+      if (fd >= 0)
+        close (fd);
+      errno = EXDEV;
+      return -1;
+    }
+  return fd;
+}
+
+/* Child: in a private mount namespace without the container's proc,
+   chroot into the rootfs, then exec ldconfig with a fixed env.  */
 static void __attribute__ ((noreturn))
 run_child (int rootfd, int exefd, char **args)
 {
   static char *const env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
-  if (fchdir (rootfd) < 0 || chroot (".") < 0 || chdir ("/") < 0)
+  const char *step = "unshare";
+  int fd = -1;
+  if (unshare (CLONE_NEWNS) < 0 || (step = "make mounts private", mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) < 0
+      || (step = "detach the container's proc", fd = detach_procs (rootfd)) < 0
+      || (step = "chroot into the rootfs", fchdir (fd)) < 0 || chroot (".") < 0 || chdir ("/") < 0)
     {
-      fprintf (stderr, "zagent-cdi-hook: chroot into the rootfs: %s\n", strerror (errno));
+      fprintf (stderr, "zagent-cdi-hook: %s: %s\n", step, strerror (errno));
       _exit (126);
     }
+  /* Fail closed if some proc is still reachable (stacked mounts).  */
+  if (access ("/proc/self", F_OK) == 0)
+    {
+      fputs ("zagent-cdi-hook: a proc filesystem is still visible in the rootfs; refused\n", stderr);
+      _exit (126);
+    }
+  prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   syscall (SYS_execveat, exefd, "", args, env, AT_EMPTY_PATH);
   fprintf (stderr, "zagent-cdi-hook: exec ldconfig: %s\n", strerror (errno));
   _exit (127);

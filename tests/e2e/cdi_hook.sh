@@ -182,6 +182,7 @@ services:
 Y
 runc_with () { # runc_with NAME CDIDIR ID: bundle, inject, run; sets out/rc
   rootfs "$WORK/rootfs-$1"
+  rootfs_hook "$WORK/rootfs-$1"
   run "$ZAGENT" bundle -f "$WORK/svc.yaml" -b "$WORK/b-$1" --rootfs "$WORK/rootfs-$1" --no-rootless
   expect_rc "bundle ($1)" 0
   run "$ZAGENT" cdi inject -b "$WORK/b-$1" --cdi-dir "$2" nvidia.com/gpu=0
@@ -191,13 +192,23 @@ runc_with () { # runc_with NAME CDIDIR ID: bundle, inject, run; sets out/rc
   out=$(cd "$WORK/b-$1" && timeout 60 runc run "$3" 2>&1); rc=$?
   runc delete -f "$3" >/dev/null 2>&1
 }
+# A hostile image: its ld.so.conf names a host directory through the
+# container's /proc (mounted in the rootfs when createContainer hooks run):
+# ldconfig must neither scan it (soname links written on the host) nor
+# list its libraries.
+mkdir -p "$WORK/hostlibs"
+gcc -shared -fPIC -nostdlib -Wl,-soname,libevil.so.1 -o "$WORK/hostlibs/libevil.so.1.0" "$WORK/cuda.c"
+rootfs_hook () { printf '/proc/1/root%s\n/proc/self/root%s\n' "$WORK/hostlibs" "$WORK/hostlibs" > "$1/etc/ld.so.conf"; }
 runc_with hooks "$WORK/cdi" "$ID"
-check "runc runs the container with the hooks" test "$rc" = 0
+if [ "$rc" = 0 ]; then ok "runc runs the container with the hooks"; else not_ok "runc runs the container with the hooks" "$(echo "$out" | tail -5)"; fi
 check "  ... ldconfig -p in the container lists libcuda.so.1 in /usr/lib64" grep -q 'libcuda.so.1 (libc6,x86-64) => /usr/lib64/libcuda.so.1' <<<"$out"
 check "  ... a program dlopen()s libcuda.so.1 and calls cuInit" grep -qx 'cuInit=42' <<<"$out"
 check "  ... create-symlinks made libcuda.so" test "$(readlink "$WORK/rootfs-hooks/usr/lib64/libcuda.so")" = libcuda.so.1
 run "$LDCONFIG" -p -C "$WORK/rootfs-hooks/etc/ld.so.cache"
 check "  ... the cache left in the rootfs lists it too (ldconfig -p -C on the host)" grep -q 'libcuda.so.1 .*=> /usr/lib64/libcuda.so.1' <<<"$out"
+check "  ... a host directory named through /proc is not scanned (no link written there)" test "$(ls "$WORK/hostlibs")" = libevil.so.1.0
+check "  ... nor listed in the container's cache" test -z "$(grep libevil <<<"$out")"
+rootfs_hook () { :; }
 runc_with nohooks "$WORK/cdi-nohook" "$ID-b"
 check "without the hooks the same dlopen fails (what the hook is for)" grep -qx DLOPEN_FAILED <<<"$out"
 finish
