@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,31 +194,52 @@ run_child (int rootfd, int exefd, char **args)
   _exit (127);
 }
 
-/* Wait for PID at most LDCONFIG_TIMEOUT_MS, killing it after.  */
 static int
-wait_bounded (pid_t pid, struct za_err **err)
+status_ok (int status, struct za_err **err)
 {
-  int status = 0;
-  for (int ms = 0;; ms += 10)
-    {
-      pid_t r = waitpid (pid, &status, WNOHANG);
-      if (r == pid)
-        break;
-      if (r < 0 && errno != EINTR)
-        return za_err_sys (err, errno, "wait for ldconfig");
-      if (ms >= LDCONFIG_TIMEOUT_MS)
-        {
-          kill (pid, SIGKILL);
-          waitpid (pid, &status, 0);
-          return za_err_set (err, ETIMEDOUT, "ldconfig took more than %d s; killed", LDCONFIG_TIMEOUT_MS / 1000);
-        }
-      nanosleep (&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
-    }
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
     return 0;
   return za_err_set (err, ZA_EINPUT, "ldconfig in the container failed (%s %d)",
                      WIFEXITED (status) ? "exit" : "signal", WIFEXITED (status) ? WEXITSTATUS (status) : WTERMSIG (status));
 }
+
+/* Wait for PID at most LDCONFIG_TIMEOUT_MS, killing it after: poll on a
+   pidfd (no sleep granularity added to every container start), else
+   (kernels before 5.3) a 10 ms poll of waitpid.  */
+static int
+wait_bounded (pid_t pid, struct za_err **err)
+{
+  int status = 0, pfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  bool done = false;
+  if (pfd >= 0)
+    {
+      struct pollfd p = { .fd = pfd, .events = POLLIN };
+      int r;
+      while ((r = poll (&p, 1, LDCONFIG_TIMEOUT_MS)) < 0 && errno == EINTR)
+        ;
+      close (pfd);
+      done = r > 0;
+    }
+  else
+    for (int ms = 0; ms < LDCONFIG_TIMEOUT_MS && !done; ms += 10)
+      {
+        pid_t r = waitpid (pid, &status, WNOHANG);
+        if (r == pid)
+          return status_ok (status, err);
+        if (r < 0 && errno != EINTR)
+          return za_err_sys (err, errno, "wait for ldconfig");
+        nanosleep (&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
+      }
+  if (!done)
+    kill (pid, SIGKILL);
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return za_err_sys (err, errno, "wait for ldconfig");
+  if (!done)
+    return za_err_set (err, ETIMEDOUT, "ldconfig took more than %d s; killed", LDCONFIG_TIMEOUT_MS / 1000);
+  return status_ok (status, err);
+}
+
 
 /* Every path ldconfig writes must be a plain file or directory in the
    rootfs, or absent; /etc is created when missing.  */
