@@ -387,6 +387,9 @@ za_gpu_cdi_generate_opts (const struct za_host *h, const struct za_cdi_gen_opts 
   else
     ret = gpu_spec (h, o, &l, spec, warn, err);
   za_gpu_list_clear (&l);
+  if (ret == 0 && json_array_size (json_object_get (spec, "devices")) == 0)
+    ret = za_err_set (err, ZA_EINPUT, "no device to write: the naming strategies name none of this host's GPUs%s",
+                      o->no_all ? " and --no-all-device leaves out `all`" : "");
   if (ret == 0)
     {
       prune_edits (spec);

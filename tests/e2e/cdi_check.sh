@@ -88,6 +88,10 @@ mkdir -p "$WORK/noimex"; bash "$root/tests/fakehost/mkhost.sh" "$WORK/noimex" nv
 run env ZAGENT_HOST_ROOT="$WORK/noimex" "$ZAGENT" cdi generate --vendor nvidia --class imex-channel
 expect_rc "IMEX on a host without channels: input error" 2
 check "  ... saying so" grep -q "no IMEX channels" <<<"$err"
+mkdir -p "$WORK/amd"; bash "$root/tests/fakehost/mkhost.sh" "$WORK/amd" amd 1 >/dev/null
+run env ZAGENT_HOST_ROOT="$WORK/amd" "$ZAGENT" cdi generate --vendor amd --device-name-strategy uuid --no-all-device
+expect_rc "no device named at all (AMD has no UUID, no all): input error" 2
+check "  ... saying why" grep -q "naming strategies name none" <<<"$err"
 run gen --device-name-strategy bogus; expect_rc "unknown strategy: exit 2" 2
 run gen --format toml; expect_rc "unknown format: exit 2" 2
 run gen --refresh; expect_rc "--refresh without -o: exit 2" 2
