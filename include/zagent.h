@@ -334,6 +334,43 @@ ZAGENT_PUBLIC int zagent_cdi_generate (const char *vendor, const char *host_root
    an input error.  */
 ZAGENT_PUBLIC int zagent_cdi_spec_write (const char *path, const char *text, zagent_error **err);
 
+/* ---- CDI generation options, spec refresh and check (issue 14) ------- */
+
+/* Device names for zagent_cdi_generate_ex (repeatable, as nvidia-ctk's
+   --device-name-strategy): "0", "GPU-<uuid>", "gpu0"; MIG devices "0:1",
+   "mig0:1".  None given: index and uuid (nvidia-ctk's default).  */
+#define ZAGENT_CDI_GEN_NAME_INDEX 0x1u
+#define ZAGENT_CDI_GEN_NAME_UUID 0x2u
+#define ZAGENT_CDI_GEN_NAME_TYPE_INDEX 0x4u
+/* No "all" device.  */
+#define ZAGENT_CDI_GEN_NO_ALL 0x10u
+/* YAML text instead of JSON.  */
+#define ZAGENT_CDI_GEN_YAML 0x20u
+/* Kind nvidia.com/imex-channel: the host's IMEX channels.  */
+#define ZAGENT_CDI_GEN_IMEX 0x40u
+
+/* zagent_cdi_generate with FLAGS (ZAGENT_CDI_GEN_*) and, for NVIDIA,
+   createContainer hooks running HOOK_PATH (the zagent-cdi-hook binary,
+   absolute; NULL: no hooks, and the libraries also mounted in the
+   multiarch directory instead): enable-cuda-compat, create-symlinks
+   (libcuda.so) and update-ldcache for the mounted library directories.
+   MIG devices and IMEX channels come from procfs and /dev.  */
+ZAGENT_PUBLIC int zagent_cdi_generate_ex (const char *vendor, const char *host_root, unsigned flags,
+                                          const char *hook_path, char **text_out, zagent_error **warnings,
+                                          zagent_error **err);
+/* zagent_cdi_spec_write, but only when PATH does not already hold TEXT
+   plus a newline; *CHANGED says whether it was written.  */
+ZAGENT_PUBLIC int zagent_cdi_spec_refresh (const char *path, const char *text, bool *changed, zagent_error **err);
+/* Compare spec files with the live host under HOST_ROOT (NULL =
+   $ZAGENT_HOST_ROOT, else "/"): PATHS are files or directories (their
+   *.json, *.yaml and *.yml).  Every difference — a device node gone, of
+   another type or renumbered, a mounted host file gone, a hook binary
+   missing, an invalid file — goes to *JSON_OUT as an array of {file,
+   device, what, path, message} (caller frees).  Returns the number of
+   differences, or -1 (an unreadable directory, no spec file at all).  */
+ZAGENT_PUBLIC int zagent_cdi_check (const char *const *paths, size_t n, const char *host_root, char **json_out,
+                                    zagent_error **err);
+
 /* ---- GPUs ----------------------------------------------------------- */
 
 typedef struct zagent_gpu_list zagent_gpu_list;

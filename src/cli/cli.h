@@ -146,6 +146,9 @@ int cli_parse_build (const char *cmd, int argc, char **argv, struct build_cli *c
 void cli_print_warnings (zagent_error **w);
 
 int cli_cmd_cdi (int argc, char **argv);
+/* cdi generate and cdi check (cmd_cdi_gen.c).  */
+int cli_cmd_cdi_generate (int argc, char **argv);
+int cli_cmd_cdi_check (int argc, char **argv);
 int cli_cmd_run (int argc, char **argv);
 int cli_cmd_ps (int argc, char **argv);
 int cli_cmd_stop (int argc, char **argv);

@@ -24,8 +24,10 @@ static const char *const usage_cdi =
     "  validate FILE...                            check spec files; one line per problem\n"
     "  resolve  [--cdi-dir DIR]... NAME...         the merged container edits as JSON\n"
     "  inject   -b BUNDLE [--cdi-dir DIR]... NAME... apply devices to BUNDLE/config.json\n"
-    "  generate --vendor nvidia|amd|intel [-o FILE] [--use-nvidia-ctk]\n"
-    "                                              a CDI spec for this host's GPUs\n"
+    "  generate --vendor nvidia|amd|intel [-o FILE] [OPTIONS]\n"
+    "                                              a CDI spec for this host's GPUs (--help)\n"
+    "  check    [FILE|DIR]... [--cdi-dir DIR]... [--json]\n"
+    "                                              specs against the live host; exit 2 if stale\n"
     "\n"
     "  --cdi-dir DIR  spec directory (repeatable, later wins); default $CDI_SPEC_DIRS\n"
     "                 (':'-separated), else /etc/cdi then /var/run/cdi\n"
@@ -264,103 +266,6 @@ cmd_inject (int argc, char **argv)
   return ret;
 }
 
-/* Hand over to nvidia-ctk (when installed and asked for).  */
-static int
-run_nvidia_ctk (const char *output)
-{
-  pid_t pid = fork ();
-  int status;
-  if (pid < 0)
-    {
-      fprintf (stderr, "zagent: fork: %s\n", strerror (errno));
-      return EXIT_SYSTEM;
-    }
-  if (pid == 0)
-    {
-      if (output)
-        execlp ("nvidia-ctk", "nvidia-ctk", "cdi", "generate", "--output", output, (char *) NULL);
-      else
-        execlp ("nvidia-ctk", "nvidia-ctk", "cdi", "generate", (char *) NULL);
-      fprintf (stderr, "zagent: cannot run nvidia-ctk: %s\n", strerror (errno));
-      _exit (127);
-    }
-  while (waitpid (pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return EXIT_SYSTEM;
-  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
-    return 0;
-  if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
-    return EXIT_INPUT;
-  fprintf (stderr, "zagent: nvidia-ctk cdi generate failed\n");
-  return EXIT_SYSTEM;
-}
-
-static int
-cmd_generate (int argc, char **argv)
-{
-  static const struct option longopts[] = { { "vendor", required_argument, NULL, 'v' },
-                                             { "output", required_argument, NULL, 'o' },
-                                             { "use-nvidia-ctk", no_argument, NULL, 'n' },
-                                             { "help", no_argument, NULL, 'h' },
-                                             { NULL, 0, NULL, 0 } };
-  const char *vendor = NULL, *output = NULL;
-  bool ctk = false;
-  zagent_error *err = NULL, *warn = NULL;
-  char *text = NULL;
-  int opt, ret;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "+:o:h", longopts, NULL)) != -1)
-    switch (opt)
-      {
-      case 'v':
-        vendor = optarg;
-        break;
-      case 'o':
-        output = optarg;
-        break;
-      case 'n':
-        ctk = true;
-        break;
-      case 'h':
-        printf ("Usage: zagent cdi generate --vendor nvidia|amd|intel [-o FILE] [--use-nvidia-ctk]\n"
-                "Write a CDI spec for this host's GPUs (stdout without -o): one device per GPU\n"
-                "(0, 1, ..., NVIDIA also by UUID) and `all`, the control nodes, and for NVIDIA the\n"
-                "driver libraries, binaries and firmware mounted read-only. No vendor tool needed;\n"
-                "--use-nvidia-ctk delegates to `nvidia-ctk cdi generate`.\n");
-        return 0;
-      default:
-        return cli_bad_option ("cdi generate", opt, argv);
-      }
-  if (optind < argc)
-    return cli_usage_error ("cdi generate", "unexpected argument `%s`", argv[optind]);
-  if (!vendor)
-    return cli_usage_error ("cdi generate", "%s", "missing --vendor nvidia|amd|intel");
-  if (strcmp (vendor, "nvidia") && strcmp (vendor, "amd") && strcmp (vendor, "intel"))
-    return cli_usage_error ("cdi generate", "unknown vendor `%s` (nvidia, amd or intel)", vendor);
-  if (ctk)
-    {
-      if (strcmp (vendor, "nvidia"))
-        return cli_usage_error ("cdi generate", "%s", "--use-nvidia-ctk is for --vendor nvidia");
-      return run_nvidia_ctk (output);
-    }
-  ret = zagent_cdi_generate (vendor, NULL, &text, &warn, &err);
-  if (warn)
-    cli_print_errors (warn, "warning: ");
-  zagent_error_free (&warn);
-  if (ret < 0)
-    return cli_exit_for (err);
-  if (!output)
-    {
-      puts (text);
-      ret = fflush (stdout) == 0 ? 0 : EXIT_SYSTEM;
-    }
-  else
-    ret = zagent_cdi_spec_write (output, text, &err) < 0 ? cli_exit_for (err) : 0;
-  free (text);
-  return ret;
-}
-
 int
 cli_cmd_cdi (int argc, char **argv)
 {
@@ -379,7 +284,9 @@ cli_cmd_cdi (int argc, char **argv)
   if (!strcmp (sub, "inject"))
     return cmd_inject (argc - 1, argv + 1);
   if (!strcmp (sub, "generate"))
-    return cmd_generate (argc - 1, argv + 1);
+    return cli_cmd_cdi_generate (argc - 1, argv + 1);
+  if (!strcmp (sub, "check"))
+    return cli_cmd_cdi_check (argc - 1, argv + 1);
   fprintf (stderr, "zagent cdi: unknown command `%s`\n%s", sub, usage_cdi);
   return EXIT_INPUT;
 }

@@ -61,9 +61,9 @@ multiarch_dir (void)
    directory as well.  Real directories only: /lib -> /usr/lib style
    links would list twice.  */
 static int
-find_libs (const struct za_host *h, json_t *mounts)
+find_libs (const struct za_host *h, json_t *mounts, bool multiarch, struct za_strv *dirs)
 {
-  const char *ma = multiarch_dir ();
+  const char *ma = multiarch ? multiarch_dir () : NULL;
   int ret = 0;
   for (int d = 0; lib_dirs[d]; d++)
     {
@@ -80,10 +80,16 @@ find_libs (const struct za_host *h, json_t *mounts)
             if (!fnmatch (nvidia_libs[p], ents[i]->d_name, 0))
               {
                 char path[4096], alt[4096];
+                struct stat lst;
                 snprintf (path, sizeof path, "%s/%s", lib_dirs[d], ents[i]->d_name);
-                snprintf (alt, sizeof alt, "%s/%s", ma, ents[i]->d_name);
+                /* A dangling link (the soname link after an upgrade)
+                   cannot be mounted.  */
+                if (za_host_stat (h, path, &lst) < 0)
+                  break;
+                snprintf (alt, sizeof alt, "%s/%s", ma ? ma : "", ents[i]->d_name);
                 if (add_mount (mounts, path, path) < 0
-                    || (strcmp (lib_dirs[d], ma) && add_mount (mounts, path, alt) < 0))
+                    || (ma && strcmp (lib_dirs[d], ma) && add_mount (mounts, path, alt) < 0)
+                    || (!za_strv_contains (dirs, lib_dirs[d]) && za_strv_push (dirs, lib_dirs[d]) < 0))
                   ret = -1;
                 break;
               }
@@ -180,108 +186,226 @@ set_version (json_t *spec, struct za_err **err)
   return 0;
 }
 
-int
-za_gpu_cdi_generate (const struct za_host *h, enum za_gpu_vendor vendor, json_t **out,
-                     struct za_err **warn, struct za_err **err)
+/* The createContainer hooks for the mounted driver libraries (issue
+   14): CUDA forward compatibility first, then libcuda.so, then the
+   loader cache, so the cache sees both.  Each carries its own env: a
+   hook never gets the container's (CVE-2025-23266).  */
+static int
+add_hooks (json_t *edits, const char *hook, const char *version, const struct za_strv *dirs, json_t *mounts)
 {
-  struct za_gpu_list l;
-  json_t *spec = NULL, *devices, *edits, *nodes, *mounts, *env;
+  json_t *hooks = json_array (), *args;
+  const char *cuda_dir = NULL;
+  if (!hooks || json_object_set_new (edits, "hooks", hooks) < 0)
+    return -1;
+  for (size_t i = 0; i < json_array_size (mounts); i++)
+    {
+      const char *c = json_string_value (json_object_get (json_array_get (mounts, i), "containerPath"));
+      const char *b = strrchr (c, '/');
+      if (b && !strcmp (b, "/libcuda.so.1"))
+        cuda_dir = c;
+    }
+#define HOOK(...)                                                                                                  \
+  json_array_append_new (hooks, json_pack ("{s:s, s:s, s:o, s:[s]}", "hookName", "createContainer", "path", hook,  \
+                                           "args", __VA_ARGS__, "env", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"))
+  if (version && HOOK (json_pack ("[s,s,s,s]", "zagent-cdi-hook", "enable-cuda-compat", "--host-driver-version", version)) < 0)
+    return -1;
+  if (cuda_dir)
+    {
+      char link[4200];
+      snprintf (link, sizeof link, "libcuda.so.1::%.*s/libcuda.so", (int) (strrchr (cuda_dir, '/') - cuda_dir), cuda_dir);
+      if (HOOK (json_pack ("[s,s,s,s]", "zagent-cdi-hook", "create-symlinks", "--link", link)) < 0)
+        return -1;
+    }
+  args = json_pack ("[s,s]", "zagent-cdi-hook", "update-ldcache");
+  for (size_t i = 0; args && i < dirs->n; i++)
+    if (json_array_append_new (args, json_string ("--folder")) < 0 || json_array_append_new (args, json_string (dirs->v[i])) < 0)
+      return -1;
+  return HOOK (args);
+#undef HOOK
+}
+
+/* The NVIDIA driver's user-space pieces, shared by every device.  */
+static int
+nvidia_common (const struct za_host *h, const struct za_cdi_gen_opts *o, const char *version, json_t *edits,
+               struct za_err **warn)
+{
+  json_t *mounts = json_object_get (edits, "mounts"), *env = json_object_get (edits, "env");
+  struct za_strv dirs = { 0 };
+  int ret = 0;
+  /* As nvidia-ctk: the legacy runtime hook must not inject again.  */
+  if (json_array_append_new (env, json_string ("NVIDIA_VISIBLE_DEVICES=void")) < 0
+      || find_libs (h, mounts, !o->hook, &dirs) < 0 || find_bins (h, mounts) < 0
+      || find_firmware (h, version, mounts) < 0)
+    ret = -1;
+  else if (json_array_size (mounts) == 0)
+    za_err_set (warn, ZA_EINPUT, "no NVIDIA driver libraries found (libcuda.so.*, libnvidia-ml.so.*)");
+  else if (o->hook && dirs.n && add_hooks (edits, o->hook, version, &dirs, mounts) < 0)
+    ret = -1;
+  za_strv_clear (&dirs);
+  return ret;
+}
+
+static int
+control_nodes (const struct za_host *h, enum za_gpu_vendor vendor, struct za_strv *ctl)
+{
+  static const char *const nv[] = { "/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/nvidia-modeset", NULL };
+  static const char *const amd[] = { "/dev/kfd", NULL };
+  const char *const *c = vendor == ZA_GPU_NVIDIA ? nv : vendor == ZA_GPU_AMD ? amd : NULL;
+  for (int i = 0; c && c[i]; i++)
+    {
+      struct stat st;
+      if (za_host_stat (h, c[i], &st) == 0 && S_ISCHR (st.st_mode) && za_strv_push (ctl, c[i]) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* The devices of one GPU under each naming strategy; its MIG devices.  */
+static int
+gpu_devices (const struct za_host *h, const struct za_cdi_gen_opts *o, const struct za_gpu_info *g, json_t *devices,
+             struct za_strv *all, struct za_err **warn)
+{
+  unsigned names = o->names ? o->names : ZA_CDI_NAME_INDEX | ZA_CDI_NAME_UUID;
+  char name[64];
+  if ((names & ZA_CDI_NAME_INDEX) && (snprintf (name, sizeof name, "%u", g->index), add_device (devices, name, &g->nodes) < 0))
+    return -1;
+  if ((names & ZA_CDI_NAME_UUID) && g->uuid && za_cdi_device_name_valid (g->uuid) && add_device (devices, g->uuid, &g->nodes) < 0)
+    return -1;
+  if ((names & ZA_CDI_NAME_TYPE_INDEX) && (snprintf (name, sizeof name, "gpu%u", g->index), add_device (devices, name, &g->nodes) < 0))
+    return -1;
+  for (size_t k = 0; k < g->nodes.n; k++)
+    if (za_strv_push (all, g->nodes.v[k]) < 0)
+      return -1;
+  return g->vendor == ZA_GPU_NVIDIA ? za_gpu_cdi_mig (h, g, names, devices, all, warn) : 0;
+}
+
+/* Drop empty lists, then the empty containerEdits.  */
+static void
+prune_edits (json_t *spec)
+{
+  json_t *edits = json_object_get (spec, "containerEdits");
+  const char *keys[] = { "env", "deviceNodes", "mounts", "hooks" };
+  for (int i = 0; i < 4; i++)
+    if (json_object_get (edits, keys[i]) && json_array_size (json_object_get (edits, keys[i])) == 0)
+      json_object_del (edits, keys[i]);
+  if (json_object_size (edits) == 0)
+    json_object_del (spec, "containerEdits");
+}
+
+static int
+gpu_spec (const struct za_host *h, const struct za_cdi_gen_opts *o, const struct za_gpu_list *l, json_t *spec,
+          struct za_err **warn, struct za_err **err)
+{
+  enum za_gpu_vendor vendor = o->vendor;
+  json_t *devices = json_object_get (spec, "devices"), *edits = json_object_get (spec, "containerEdits");
   struct za_strv all = { 0 }, ctl = { 0 };
   const char *version = NULL;
-  int ret = 0;
-
-  *out = NULL;
-  if (vendor == ZA_GPU_OTHER)
-    return za_err_set (err, ZA_EINPUT, "unknown vendor: use nvidia, amd or intel");
-  if (za_gpu_detect (h, &l, err) < 0)
-    return -1;
-  if (za_gpu_count (&l, vendor) == 0)
+  int ret = -1;
+  for (size_t i = 0; i < l->n; i++)
     {
-      za_gpu_list_clear (&l);
-      return za_err_set (err, ZA_EINPUT, "no %s GPUs found on this host", za_gpu_vendor_name (vendor));
-    }
-  spec = json_pack ("{s:s, s:s, s:[], s:{s:[], s:[], s:[]}}", "cdiVersion", "", "kind",
-                    za_gpu_vendor_cdi_kind (vendor), "devices", "containerEdits", "env", "deviceNodes", "mounts");
-  if (!spec)
-    goto oom;
-  devices = json_object_get (spec, "devices");
-  edits = json_object_get (spec, "containerEdits");
-  env = json_object_get (edits, "env");
-  nodes = json_object_get (edits, "deviceNodes");
-  mounts = json_object_get (edits, "mounts");
-  for (size_t i = 0; i < l.n; i++)
-    {
-      const struct za_gpu_info *g = &l.v[i];
-      char name[32];
+      struct za_gpu_info live;
+      const struct za_gpu_info *g = &l->v[i];
+      int r;
       if (g->vendor != vendor)
         continue;
+      /* Only nodes that exist: a spec naming a gone node breaks every
+         container that asks for the device (and `cdi check` flags it).  */
+      live = *g;
+      live.nodes = (struct za_strv) { 0 };
+      for (size_t k = 0; k < g->nodes.n; k++)
+        {
+          struct stat st;
+          if (za_host_stat (h, g->nodes.v[k], &st) == 0 && za_strv_push (&live.nodes, g->nodes.v[k]) < 0)
+            goto oom;
+        }
       /* A GPU without nodes (e.g. bound to vfio-pci) would be a device
          with empty edits, which makes the whole spec invalid.  */
-      if (g->nodes.n == 0)
+      if (live.nodes.n == 0)
         {
           za_err_set (warn, ZA_EINPUT, "%s GPU %u (%s, driver %s) has no device nodes; left out of the spec",
                       za_gpu_vendor_name (vendor), g->index, g->pci ? g->pci : "?", g->driver ? g->driver : "none");
           continue;
         }
-      snprintf (name, sizeof name, "%u", g->index);
-      if (add_device (devices, name, &g->nodes) < 0)
+      r = gpu_devices (h, o, &live, devices, &all, warn);
+      za_strv_clear (&live.nodes);
+      if (r < 0)
         goto oom;
-      if (g->uuid && za_cdi_device_name_valid (g->uuid) && add_device (devices, g->uuid, &g->nodes) < 0)
-        goto oom;
-      for (size_t k = 0; k < g->nodes.n; k++)
-        if (za_strv_push (&all, g->nodes.v[k]) < 0)
-          goto oom;
       if (!version)
         version = g->driver_version;
     }
   if (all.n == 0)
     {
-      ret = za_err_set (err, ZA_EINPUT, "no %s GPU on this host has device nodes", za_gpu_vendor_name (vendor));
+      za_err_set (err, ZA_EINPUT, "no %s GPU on this host has device nodes", za_gpu_vendor_name (vendor));
       goto done;
     }
-  if (add_device (devices, "all", &all) < 0)
+  if (!o->no_all && add_device (devices, "all", &all) < 0)
     goto oom;
-  if (vendor == ZA_GPU_NVIDIA)
-    {
-      const char *c[] = { "/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/nvidia-modeset" };
-      struct stat st;
-      for (int i = 0; i < 4; i++)
-        if (za_host_stat (h, c[i], &st) == 0 && S_ISCHR (st.st_mode) && za_strv_push (&ctl, c[i]) < 0)
-          goto oom;
-      /* As nvidia-ctk: the legacy runtime hook must not inject again.  */
-      json_array_append_new (env, json_string ("NVIDIA_VISIBLE_DEVICES=void"));
-      if (find_libs (h, mounts) < 0 || find_bins (h, mounts) < 0 || find_firmware (h, version, mounts) < 0)
-        goto oom;
-      if (json_array_size (mounts) == 0)
-        za_err_set (warn, ZA_EINPUT, "no NVIDIA driver libraries found (libcuda.so.*, libnvidia-ml.so.*)");
-    }
-  else if (vendor == ZA_GPU_AMD)
-    {
-      struct stat st;
-      if (za_host_stat (h, "/dev/kfd", &st) == 0 && S_ISCHR (st.st_mode) && za_strv_push (&ctl, "/dev/kfd") < 0)
-        goto oom;
-    }
+  if (control_nodes (h, vendor, &ctl) < 0)
+    goto oom;
   for (size_t i = 0; i < ctl.n; i++)
-    json_array_append_new (nodes, json_pack ("{s:s}", "path", ctl.v[i]));
-  if (json_array_size (env) == 0)
-    json_object_del (edits, "env");
-  if (json_array_size (nodes) == 0)
-    json_object_del (edits, "deviceNodes");
-  if (json_array_size (mounts) == 0)
-    json_object_del (edits, "mounts");
-  if (json_object_size (edits) == 0)
-    json_object_del (spec, "containerEdits");
-  ret = set_version (spec, err);
+    if (json_array_append_new (json_object_get (edits, "deviceNodes"), json_pack ("{s:s}", "path", ctl.v[i])) < 0)
+      goto oom;
+  if (vendor == ZA_GPU_NVIDIA && nvidia_common (h, o, version, edits, warn) < 0)
+    goto oom;
+  ret = 0;
   goto done;
 oom:
-  ret = za_err_set (err, ENOMEM, "out of memory");
+  za_err_set (err, ENOMEM, "out of memory");
 done:
   za_strv_clear (&all);
   za_strv_clear (&ctl);
+  return ret;
+}
+
+int
+za_gpu_cdi_generate_opts (const struct za_host *h, const struct za_cdi_gen_opts *o, json_t **out,
+                          struct za_err **warn, struct za_err **err)
+{
+  struct za_gpu_list l = { 0 };
+  json_t *spec = NULL;
+  int ret;
+
+  *out = NULL;
+  if (o->vendor == ZA_GPU_OTHER)
+    return za_err_set (err, ZA_EINPUT, "unknown vendor: use nvidia, amd or intel");
+  if (o->imex && o->vendor != ZA_GPU_NVIDIA)
+    return za_err_set (err, ZA_EINPUT, "IMEX channels are NVIDIA's (--vendor nvidia)");
+  if (!o->imex && za_gpu_detect (h, &l, err) < 0)
+    return -1;
+  if (!o->imex && za_gpu_count (&l, o->vendor) == 0)
+    {
+      za_gpu_list_clear (&l);
+      return za_err_set (err, ZA_EINPUT, "no %s GPUs found on this host", za_gpu_vendor_name (o->vendor));
+    }
+  spec = json_pack ("{s:s, s:s, s:[], s:{s:[], s:[], s:[]}}", "cdiVersion", "", "kind",
+                    o->imex ? "nvidia.com/imex-channel" : za_gpu_vendor_cdi_kind (o->vendor), "devices",
+                    "containerEdits", "env", "deviceNodes", "mounts");
+  if (!spec)
+    ret = za_err_set (err, ENOMEM, "out of memory");
+  else if (o->imex)
+    ret = za_gpu_cdi_imex (h, o->no_all, json_object_get (spec, "devices"), err);
+  else
+    ret = gpu_spec (h, o, &l, spec, warn, err);
   za_gpu_list_clear (&l);
+  if (ret == 0 && json_array_size (json_object_get (spec, "devices")) == 0)
+    ret = za_err_set (err, ZA_EINPUT, "no device to write: the naming strategies name none of this host's GPUs%s",
+                      o->no_all ? " and --no-all-device leaves out `all`" : "");
+  if (ret == 0)
+    {
+      prune_edits (spec);
+      ret = set_version (spec, err);
+    }
   if (ret < 0)
     json_decref (spec);
   else
     *out = spec;
   return ret;
+}
+
+int
+za_gpu_cdi_generate (const struct za_host *h, enum za_gpu_vendor vendor, json_t **out,
+                     struct za_err **warn, struct za_err **err)
+{
+  struct za_cdi_gen_opts o = { .vendor = vendor };
+  return za_gpu_cdi_generate_opts (h, &o, out, warn, err);
 }

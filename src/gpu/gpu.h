@@ -150,4 +150,51 @@ extern unsigned za_gpu_plan_fail_alloc;
 int za_gpu_cdi_generate (const struct za_host *h, enum za_gpu_vendor vendor, json_t **out,
                          struct za_err **warn, struct za_err **err);
 
+/* Device naming strategies of `cdi generate` (nvidia-ctk's): "0",
+   "GPU-<uuid>", "gpu0"; MIG devices "0:1" and "mig0:1".  */
+#define ZA_CDI_NAME_INDEX 0x1u
+#define ZA_CDI_NAME_UUID 0x2u
+#define ZA_CDI_NAME_TYPE_INDEX 0x4u
+
+struct za_cdi_gen_opts
+{
+  enum za_gpu_vendor vendor;
+  bool imex;       /* kind nvidia.com/imex-channel: the IMEX channels */
+  unsigned names;  /* ZA_CDI_NAME_*; 0 = index and uuid (nvidia-ctk's default) */
+  bool no_all;     /* no "all" device */
+  const char *hook; /* zagent-cdi-hook for the NVIDIA library hooks; NULL: none
+                       (and the multiarch copies of the libraries instead) */
+};
+
+/* za_gpu_cdi_generate with options (the function above is this with
+   defaults and no hooks).  */
+int za_gpu_cdi_generate_opts (const struct za_host *h, const struct za_cdi_gen_opts *o, json_t **out,
+                              struct za_err **warn, struct za_err **err);
+
+/* MIG devices of NVIDIA GPU G (gpu/cdimig.c), from
+   /proc/driver/nvidia/capabilities/gpuM/mig/giG/ciC/access (else
+   /proc/driver/nvidia-caps/mig-minors): one device per GI/CI pair, named
+   "<gpu>:<n>" (index) or "mig<gpu>:<n>" (type-index), n counting the
+   GPU's MIG devices in (GI, CI) order; nodes /dev/nvidiaM and the
+   /dev/nvidia-caps/nvidia-cap<minor> of the GI and the CI.  Their nodes
+   go to ALL too.  A pair whose nodes are missing on the host is left out
+   with a warning.  */
+int za_gpu_cdi_mig (const struct za_host *h, const struct za_gpu_info *g, unsigned names, json_t *devices,
+                    struct za_strv *all, struct za_err **warn);
+/* IMEX channels /dev/nvidia-caps-imex-channels/channelN as devices "N"
+   (and "all" unless NO_ALL); an input error when there is none.  */
+int za_gpu_cdi_imex (const struct za_host *h, bool no_all, json_t *devices, struct za_err **err);
+
+/* Compare the spec file PATH with the host: each difference (a device
+   node gone, of another type or renumbered where the spec gives numbers;
+   a mounted host file gone; a hook binary missing or not executable; the
+   file itself not a valid spec) is appended to REPORT as {file, device,
+   what, path, message}, once per file, what and path.  Returns how many,
+   or -1 on a system failure.  */
+int za_gpu_cdi_check_file (const struct za_host *h, const char *path, json_t *report, struct za_err **err);
+
+/* The text of SPEC as JSON (two-space indent) or, with YAML, as a YAML
+   document; no trailing newline.  */
+int za_gpu_cdi_format (json_t *spec, bool yaml, char **out, struct za_err **err);
+
 #endif

@@ -13,7 +13,9 @@ import os, re, sys
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 src = os.path.join(root, "src")
 LAYER = {"util": 0, "yaml": 1, "spec": 2, "oci": 3, "cdi": 3, "gpu": 3,
-         "bundle": 4, "image": 5, "runtime": 5, "api": 6, "cli": 7}
+         "bundle": 4,
+         # hook/ (zagent-cdi-hook) sits on util/ only: between util and yaml
+         "hook": 0.5, "image": 5, "runtime": 5, "api": 6, "cli": 7}
 LEAF = {"cdi/name.h": 0}
 # The CLI reaches the library through zagent.h only (turned on once every
 # cmd_*.c and the shim use the public API).
