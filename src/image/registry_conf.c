@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "image/registry_int.h"
 #include "util/cleanup.h"
@@ -15,6 +16,7 @@
 
 #define DEFAULT_CONFIG "/etc/zagent/registries.json"
 #define MAX_CA_FILE (1u << 20)
+#define MAX_SYSTEM_CAS (16u << 20)
 #define MAX_MIRRORS 16
 
 static int
@@ -62,6 +64,33 @@ load_ca_dir (struct za_reg_ep *ep, const char *dir, bool required, struct za_str
   return 0;
 }
 
+/* The system bundle curl would load.  CURLOPT_CAINFO_BLOB may replace the
+   default file rather than add to it, so the blob carries both (OpenSSL
+   accepts a certificate that is already in the store).  */
+static int
+add_system_cas (struct za_strbuf *pem, struct za_err **err)
+{
+  CURL *c = curl_easy_init ();
+  char *path = NULL;
+  cleanup_free char *data = NULL;
+  size_t len;
+  int rc = 0;
+  if (c)
+    curl_easy_getinfo (c, CURLINFO_CAINFO, &path);
+  if (!path)
+    path = "/etc/ssl/certs/ca-certificates.crt";
+  if (access (path, F_OK) == 0)
+    {
+      if (za_read_file (path, MAX_SYSTEM_CAS, &data, &len, err) < 0)
+        rc = za_err_wrap (err, "system CA certificates");
+      else if (za_strbuf_add (pem, data, len) < 0 || za_strbuf_add (pem, "\n", 1) < 0)
+        rc = oom (err);
+    }
+  if (c)
+    curl_easy_cleanup (c);
+  return rc;
+}
+
 static int
 load_cas (struct za_reg_ep *ep, const struct za_reg_opts *o, struct za_err **err)
 {
@@ -85,6 +114,8 @@ load_cas (struct za_reg_ep *ep, const struct za_reg_opts *o, struct za_err **err
       if (asprintf (&ep->cert_dirs, "%s, %s", a, b) < 0)
         ep->cert_dirs = NULL;
     }
+  if (rc == 0 && pem.len > 0 && add_system_cas (&pem, err) < 0)
+    rc = -1;
   if (rc < 0 || !ep->cert_dirs)
     {
       za_strbuf_clear (&pem);
@@ -241,7 +272,7 @@ za_reg_curl_setup (struct za_reg *r, struct za_reg_ep *ep, CURL *c, bool verify)
   curl_easy_setopt (c, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
   if (verify && ep->ca_pem)
     {
-      /* added to the system CAs curl loads from its default bundle */
+      /* the system CAs plus the registry's (load_cas) */
       struct curl_blob b = { .data = ep->ca_pem, .len = ep->ca_len, .flags = CURL_BLOB_NOCOPY };
       curl_easy_setopt (c, CURLOPT_CAINFO_BLOB, &b);
     }
