@@ -268,6 +268,8 @@ za_reg_curl_setup (struct za_reg *r, struct za_reg_ep *ep, CURL *c, bool verify)
   curl_easy_setopt (c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
   curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, r->timeout_s);
   curl_easy_setopt (c, CURLOPT_TCP_KEEPALIVE, 1L);
+  /* fewer, larger writes and hash updates for big blobs (default 16 KiB) */
+  curl_easy_setopt (c, CURLOPT_BUFFERSIZE, 512L * 1024);
   curl_easy_setopt (c, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
   curl_easy_setopt (c, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
   if (verify && ep->ca_pem)

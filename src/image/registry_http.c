@@ -222,12 +222,14 @@ perform (struct za_reg *r, struct za_reg_ep *ep, const char *method, const char 
     h = t;
   if (send_auth)
     {
+      enum za_reg_auth auth;
       pthread_mutex_lock (&r->lock);
-      if (ep->auth == ZA_REG_AUTH_BEARER && ep->token
+      auth = ep->auth;
+      if (auth == ZA_REG_AUTH_BEARER && ep->token
           && asprintf (&auth_line, "Authorization: Bearer %s", ep->token) < 0)
         auth_line = NULL;
       pthread_mutex_unlock (&r->lock);
-      if (ep->auth == ZA_REG_AUTH_BASIC && ep->user)
+      if (auth == ZA_REG_AUTH_BASIC && ep->user)
         {
           curl_easy_setopt (c, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
           curl_easy_setopt (c, CURLOPT_USERNAME, ep->user);
