@@ -307,6 +307,7 @@ fetch_token (struct za_reg *r, struct za_reg_ep *ep, const struct challenge *ch,
   curl_easy_setopt (c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, tok_write);
   curl_easy_setopt (c, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt (c, CURLOPT_TIMEOUT, 10 * r->timeout_s);
   /* credentials travel to the token service only over TLS */
   if (ep->user && https)
     {

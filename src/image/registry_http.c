@@ -70,6 +70,12 @@ header_cb (char *buf, size_t size, size_t n, void *ud)
   size_t len = size * n, nlen;
   const char *colon, *v;
 
+  x->resp->header_bytes += len;
+  if (x->resp->header_bytes > ZA_REG_MAX_HEADERS)
+    {
+      x->resp->headers_too_big = true;
+      return 0;
+    }
   if (len >= 5 && memcmp (buf, "HTTP/", 5) == 0)
     {
       /* a new response (after 100 Continue): forget the last headers */
@@ -123,11 +129,13 @@ write_cb (char *buf, size_t size, size_t n, void *ud)
   curl_easy_getinfo (x->c, CURLINFO_RESPONSE_CODE, &code);
   if (code < 200 || code >= 300)
     {
-      /* an error or redirect body: kept (bounded) for the error code only */
-      size_t room = MAX_ERRBODY - x->resp->errbody.len;
-      if (x->resp->errbody.len < MAX_ERRBODY
-          && za_strbuf_add (&x->resp->errbody, buf, len < room ? len : room) < 0)
-        return 0;
+      /* an error or redirect body: kept for its error code, and cut off
+         at the bound (the status is all that matters) */
+      if (x->resp->errbody.len + len > MAX_ERRBODY || za_strbuf_add (&x->resp->errbody, buf, len) < 0)
+        {
+          x->resp->body_cut = true;
+          return 0;
+        }
       return len;
     }
   if (s->fd < 0)
@@ -252,6 +260,10 @@ perform (struct za_reg *r, struct za_reg_ep *ep, const char *method, const char 
   curl_easy_setopt (c, CURLOPT_WRITEDATA, &x);
   if (strcmp (method, "HEAD") == 0)
     curl_easy_setopt (c, CURLOPT_NOBODY, 1L);
+  /* small documents (manifests) also get a bound on the whole exchange:
+     1 KiB/s would still let 4 MiB take an hour */
+  if (sink->fd < 0)
+    curl_easy_setopt (c, CURLOPT_TIMEOUT, 10 * r->timeout_s);
   *cc = curl_easy_perform (c);
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &resp->status);
   error_code (resp);
@@ -395,6 +407,11 @@ exchange (struct za_reg *r, struct za_reg_ep *ep, const char *method, const char
           hop = -1;
           continue;
         }
+      if (*cc == CURLE_WRITE_ERROR && resp->body_cut)
+        *cc = CURLE_OK;
+      if (resp->headers_too_big)
+        return za_err_set (err, EPROTO, "%s: %s sent more than %u KiB of headers", what, ep->host,
+                           ZA_REG_MAX_HEADERS >> 10);
       if (*cc != CURLE_OK)
         return 0;
       if (hop == 0)

@@ -16,6 +16,7 @@
 #define ZA_REG_MAX_TOKEN (1u << 20)
 #define ZA_REG_MAX_AUTHFILE (1u << 20)
 #define ZA_REG_MAX_CONFIG (1u << 20)
+#define ZA_REG_MAX_HEADERS (1u << 20)
 #define ZA_REG_MAX_REDIRECTS 5
 #define ZA_REG_RETRIES 4             /* attempts after the first */
 #define ZA_REG_DEFAULT_TIMEOUT_S 30
@@ -75,6 +76,9 @@ struct za_reg_resp
   long status;
   char *content_type, *docker_digest, *location, *challenge;
   char errcode[48];       /* errors[0].code of a registry error body */
+  size_t header_bytes;
+  bool headers_too_big;   /* more than ZA_REG_MAX_HEADERS: aborted */
+  bool body_cut;          /* an error body past its bound: dropped */
   struct za_strbuf errbody;
 };
 void za_reg_resp_clear (struct za_reg_resp *resp);

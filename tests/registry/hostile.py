@@ -14,6 +14,8 @@ the tests.  Serves the single image of the OCI layout LAYOUT on
   foreign      an index with only linux/arm64 and linux/s390x
   schema1      a Docker schema 1 manifest
   flaky        layer blobs fail twice with 503, then succeed
+  headers      2 MiB of response headers
+  errorbody    404 with a 64 MiB error body
   basic        needs Basic zuser:zpass; blobs redirect to the other host
   bearer       needs a Bearer token from /token (Basic zuser:zpass there
                over HTTPS only, so anonymous here); blobs redirect to the
@@ -109,6 +111,22 @@ class Reg(BaseHTTPRequestHandler):
             time.sleep(60)
             return
         if not self.authorised(mode):
+            return
+        if mode == "headers":
+            self.send_response(200)
+            for i in range(2 << 10):
+                self.send_header("X-Pad-%d" % i, "x" * 1000)
+            self.end_headers()
+            return
+        if mode == "errorbody":
+            self.send_response(404)
+            self.send_header("Content-Length", str(64 << 20))
+            self.end_headers()
+            try:
+                for i in range(64):
+                    self.wfile.write(b"x" * (1 << 20))
+            except OSError:
+                pass
             return
         if kind == "manifests":
             if mode == "bigmanifest":

@@ -84,6 +84,14 @@ fetch bearer --authfile "$WORK/auth.json"
 expect_rc "Bearer token from the challenge, blob redirected" 0
 check "no bearer token followed the redirect" bash -c '! grep -qi "^authorization:" "$1"' _ "$HOSTILE_LOG"
 
+rt resolve "$X/headers:v1"
+expect_rc "2 MiB of headers exits 1" 1
+check "headers: cut off at a bound" grep -qi "headers" <<<"$err"
+start=$(date +%s)
+rt resolve "$X/errorbody:v1"
+expect_rc "a 64 MiB error body: not found, exit 2" 2
+check "error body: not read to the end (< 5 s)" [ $(( $(date +%s) - start )) -lt 5 ]
+
 start=$(date +%s)
 rt --timeout 2 resolve "$X/stall:v1"
 expect_rc "a stalled server exits 1" 1
