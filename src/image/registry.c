@@ -242,6 +242,19 @@ is_sha256 (const char *d)
 
 /* ---- manifests -------------------------------------------------------- */
 
+/* The manifest type CT names (any case, parameters ignored), or NULL.  */
+static const char *
+known_type (const char *ct)
+{
+  static const char *const types[] = { MT_OCI_MANIFEST, MT_OCI_INDEX, MT_DOCKER_MANIFEST,
+                                       MT_DOCKER_LIST };
+  size_t len = strcspn (ct, "; ");
+  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+    if (strlen (types[i]) == len && strncasecmp (ct, types[i], len) == 0)
+      return types[i];
+  return NULL;
+}
+
 /* The manifest REFPART (a tag or digest) of EP; EXPECT (or a digest
    REFPART) pins its digest and size.  */
 static int
@@ -303,12 +316,15 @@ fetch_manifest (struct za_reg *r, struct za_reg_ep *ep, const char *refpart,
                   r->name, thing);
       goto out;
     }
+  /* the document's own mediaType, else the index entry's, else a
+     Content-Type that names a manifest type ("application/json" does
+     not), else what the document looks like */
   mt = json_string_value (json_object_get (j, "mediaType"));
   if (!mt && expect && expect->media_type)
     mt = expect->media_type;
-  out->media_type = mt ? strdup (mt)
-                   : ct ? strndup (ct, strcspn (ct, "; "))
-                        : strdup (json_object_get (j, "manifests") ? MT_OCI_INDEX : MT_OCI_MANIFEST);
+  if (!mt && ct)
+    mt = known_type (ct);
+  out->media_type = strdup (mt ? mt : json_object_get (j, "manifests") ? MT_OCI_INDEX : MT_OCI_MANIFEST);
   if (asprintf (&out->digest, "sha256:%s", hex) < 0)
     out->digest = NULL;
   out->len = sink.mem.len;
