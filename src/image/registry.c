@@ -131,6 +131,8 @@ za_reg_close (struct za_reg *r)
       free (ep->repo);
       free (ep->ca_pem);
       free (ep->cert_dirs);
+      free (ep->client_cert);
+      free (ep->client_key);
       free (ep->cred_src);
       za_reg_secret_free (&ep->user);
       za_reg_secret_free (&ep->pass);

@@ -34,7 +34,26 @@ ends_with (const char *s, const char *suffix)
   return a > b && strcmp (s + a - b, suffix) == 0;
 }
 
-/* Every DIR/NAME.crt appended to EP's CA certificates.  A missing DIR is
+/* A client certificate NAME.cert of DIR needs its key NAME.key, as for
+   podman; curl reads both when it connects.  */
+static int
+client_pair (struct za_reg_ep *ep, const char *dir, const char *cert, struct za_err **err)
+{
+  int n = (int) (strlen (cert) - 5);
+  if (asprintf (&ep->client_cert, "%s/%s", dir, cert) < 0)
+    ep->client_cert = NULL;
+  if (asprintf (&ep->client_key, "%s/%.*s.key", dir, n, cert) < 0)
+    ep->client_key = NULL;
+  if (!ep->client_cert || !ep->client_key)
+    return oom (err);
+  if (access (ep->client_key, R_OK) < 0)
+    return za_err_set (err, ZA_EINPUT, "%s: client certificate `%s` has no key `%.*s.key` beside it",
+                       ep->host, ep->client_cert, n, cert);
+  return 0;
+}
+
+/* Every DIR/NAME.crt appended to EP's CA certificates (and the first
+   NAME.cert with its NAME.key as the client certificate).  A missing DIR is
    fine unless REQUIRED (--cert-dir).  */
 static int
 load_ca_dir (struct za_reg_ep *ep, const char *dir, bool required, struct za_strbuf *pem,
@@ -52,6 +71,9 @@ load_ca_dir (struct za_reg_ep *ep, const char *dir, bool required, struct za_str
     {
       cleanup_free char *path = NULL, *data = NULL;
       size_t len;
+      if (e->d_name[0] != '.' && ends_with (e->d_name, ".cert") && !ep->client_cert
+          && client_pair (ep, dir, e->d_name, err) < 0)
+        return -1;
       if (e->d_name[0] == '.' || !ends_with (e->d_name, ".crt"))
         continue;
       if (asprintf (&path, "%s/%s", dir, e->d_name) < 0)
@@ -272,6 +294,11 @@ za_reg_curl_setup (struct za_reg *r, struct za_reg_ep *ep, CURL *c, bool verify)
   curl_easy_setopt (c, CURLOPT_BUFFERSIZE, 512L * 1024);
   curl_easy_setopt (c, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
   curl_easy_setopt (c, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+  if (ep->client_cert)
+    {
+      curl_easy_setopt (c, CURLOPT_SSLCERT, ep->client_cert);
+      curl_easy_setopt (c, CURLOPT_SSLKEY, ep->client_key);
+    }
   if (verify && ep->ca_pem)
     {
       /* the system CAs plus the registry's (load_cas) */

@@ -34,6 +34,7 @@ struct za_reg_ep
   char *ca_pem;   /* extra CA certificates from the cert dirs, or NULL */
   size_t ca_len;
   char *cert_dirs; /* "DIR, DIR" searched, for certificate errors */
+  char *client_cert, *client_key; /* NAME.cert and NAME.key of a cert dir */
   char *user, *pass; /* credentials for NAME, or NULL */
   char *cred_src;  /* the file they came from */
   /* guarded by za_reg.lock */

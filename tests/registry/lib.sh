@@ -3,10 +3,12 @@
 # is stopped by stop_registries (call it from the caller's EXIT trap).
 #
 #   start_registry MODE [NAME]   MODE: http | https | auth (https + htpasswd)
+#       | mtls (https that requires a client certificate)
 #       Debian's docker-registry (distribution 2.8), storage under
 #       $WORK/registry-NAME (NAME defaults to MODE).  Sets:
 #         REG_ADDR      127.0.0.1:PORT
-#         REG_CERT_DIR  (https, auth) dir holding ca.crt: --cert-dir for
+#         REG_CERT_DIR  (https, auth, mtls) dir holding ca.crt (mtls: also
+#                       client.cert, client.key): --cert-dir for
 #                       zagent/skopeo/regtool
 #         REG_AUTHFILE  (auth) auth.json with REG_USER:REG_PASS
 #         REG_USER, REG_PASS  (auth)
@@ -42,13 +44,18 @@ make_certs () {
     -subj /CN=127.0.0.1 -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null &&
   printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$d/ext" &&
   openssl x509 -req -in "$d/server.csr" -CA "$d/ca/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
-    -days 2 -extfile "$d/ext" -out "$d/server.crt" 2>/dev/null
+    -days 2 -extfile "$d/ext" -out "$d/server.crt" 2>/dev/null &&
+  mkdir -p "$d/mtls" && cp "$d/ca/ca.crt" "$d/mtls/" &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -subj /CN=zagent-test-client -keyout "$d/mtls/client.key" -out "$d/client.csr" 2>/dev/null &&
+  openssl x509 -req -in "$d/client.csr" -CA "$d/ca/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 2 -out "$d/mtls/client.cert" 2>/dev/null
 }
 
-wait_http () { # wait_http URL: until it answers at all (10 s)
+wait_http () { # wait_http URL [CURL-OPTIONS]: until it answers at all (10 s)
   local i
   for i in $(seq 100); do
-    curl -sk -o /dev/null --max-time 1 "$1" && return 0
+    curl -sk -o /dev/null --max-time 1 "$@" && return 0
     sleep 0.1
   done
   echo "# $1 did not come up" >&2
@@ -70,10 +77,14 @@ start_registry () {
   } > "$dir/config.yml"
   case $mode in
     http) scheme=http ;;
-    https|auth)
+    https|auth|mtls)
       make_certs "$WORK/certs" || return 1
       REG_CERT_DIR=$WORK/certs/ca
       printf '  tls:\n    certificate: %s\n    key: %s\n' "$WORK/certs/server.crt" "$WORK/certs/server.key" >> "$dir/config.yml"
+      if [ "$mode" = mtls ]; then
+        REG_CERT_DIR=$WORK/certs/mtls
+        printf '    clientcas:\n      - %s\n' "$WORK/certs/ca/ca.crt" >> "$dir/config.yml"
+      fi
       REG_SKOPEO=(--dest-cert-dir "$REG_CERT_DIR") ;;
     *) echo "start_registry: unknown mode $mode" >&2; return 1 ;;
   esac
@@ -88,7 +99,11 @@ start_registry () {
   fi
   docker-registry serve "$dir/config.yml" > "$dir/log" 2>&1 &
   REG_PIDS+=($!)
-  wait_http "$scheme://$REG_ADDR/v2/"
+  if [ "$mode" = mtls ]; then
+    wait_http "$scheme://$REG_ADDR/v2/" --cert "$REG_CERT_DIR/client.cert" --key "$REG_CERT_DIR/client.key"
+  else
+    wait_http "$scheme://$REG_ADDR/v2/"
+  fi
 }
 
 push_image () {

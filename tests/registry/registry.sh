@@ -148,6 +148,18 @@ check "certificate error lists the dirs searched" grep -q "/etc/containers/certs
 rt --tls-verify=false resolve "$S/bb:v1"
 expect_rc "--tls-verify=false accepts the unknown CA" 0
 
+# ---- a client certificate from the cert dir ------------------------------------
+start_registry mtls || { not_ok "docker-registry starts with client CAs"; finish; exit; }
+M=$REG_ADDR
+check "push with a client certificate" push_image "oci:$WORK/l1:v1" bb:v1
+rt --cert-dir "$REG_CERT_DIR" resolve "$M/bb:v1"
+expect_rc "client certificate NAME.cert + NAME.key from the cert dir" 0
+rt --cert-dir "$WORK/certs/ca" resolve "$M/bb:v1"
+expect_rc "without the client certificate: exit 1" 1
+mkdir -p "$WORK/nokey" && cp "$REG_CERT_DIR/client.cert" "$WORK/nokey/"
+rt --cert-dir "$WORK/nokey" resolve "$M/bb:v1"
+expect_rc "a client certificate without its key exits 2" 2
+
 # ---- htpasswd Basic auth (over TLS) ---------------------------------------------
 start_registry auth || { not_ok "docker-registry starts with htpasswd"; finish; exit; }
 A=$REG_ADDR
