@@ -20,7 +20,7 @@ the tests.  Serves the single image of the OCI layout LAYOUT on
   bearer       needs a Bearer token from /token (Basic zuser:zpass there
                over HTTPS only, so anonymous here); blobs redirect to the
                other host
-The other host (another port: another origin) serves /blob/DIGEST and
+The other host ("localhost" at another port: another origin) serves /blob/DIGEST and
 appends every request's headers to OTHERLOG."""
 import base64, hashlib, json, os, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -146,7 +146,7 @@ class Reg(BaseHTTPRequestHandler):
         if ref not in LAYERS:
             return self.send(200, data, "application/octet-stream")
         if mode in ("basic", "bearer"):
-            other = "http://127.0.0.1:%d/blob/%s" % (other_port, ref)
+            other = "http://localhost:%d/blob/%s" % (other_port, ref)
             return self.send(307, b"", extra=[("Location", other)])
         if mode == "wrongdigest":
             data = data[:100] + bytes([data[100] ^ 1]) + data[101:]
