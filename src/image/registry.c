@@ -40,15 +40,6 @@ za_reg_manifest_clear (struct za_reg_manifest *m)
 
 /* ---- session ---------------------------------------------------------- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void
-curl_init (void)
-{
-  curl_init_rc = curl_global_init (CURL_GLOBAL_DEFAULT);
-}
-
 static void
 share_lock (CURL *h, curl_lock_data d, curl_lock_access a, void *u)
 {
@@ -84,11 +75,8 @@ za_reg_open (struct za_reg **out, const struct za_image_ref *ref, const struct z
   uint64_t t = o && o->timeout_ns ? o->timeout_ns : ZA_REG_DEFAULT_TIMEOUT_S * 1000000000ull;
 
   *out = NULL;
-  if (za_image_dl_load (err) < 0)
+  if (za_image_dl_load (err) < 0 || za_reg_curl_load (err) < 0)
     return -1;
-  pthread_once (&curl_once, curl_init);
-  if (curl_init_rc != CURLE_OK)
-    return za_err_set (err, EIO, "cannot initialise libcurl: %s", curl_easy_strerror (curl_init_rc));
   if (!(r = calloc (1, sizeof *r)))
     return oom (err);
   r->active = -1;

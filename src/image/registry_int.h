@@ -4,12 +4,12 @@
 #ifndef ZA_IMAGE_REGISTRY_INT_H
 #define ZA_IMAGE_REGISTRY_INT_H
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
 
 #include "image/registry.h"
+#include "image/registry_dl.h"
 #include "util/strv.h"
 
 #define ZA_REG_MAX_MANIFEST (4u << 20) /* the distribution spec's bound */
