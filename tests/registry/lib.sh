@@ -52,9 +52,9 @@ make_certs () {
     -days 2 -out "$d/mtls/client.cert" 2>/dev/null
 }
 
-wait_http () { # wait_http URL [CURL-OPTIONS]: until it answers at all (10 s)
+wait_http () { # wait_http URL [CURL-OPTIONS]: until it answers at all (30 s)
   local i
-  for i in $(seq 100); do
+  for i in $(seq 300); do
     curl -sk -o /dev/null --max-time 1 "$@" && return 0
     sleep 0.1
   done
@@ -120,7 +120,7 @@ start_hostile () {
   python3 "$REG_LIB_DIR/hostile.py" "$1" "$ports" "$HOSTILE_LOG" > "$WORK/hostile.log" 2>&1 &
   REG_PIDS+=($!)
   local i
-  for i in $(seq 100); do [ -s "$ports" ] && break; sleep 0.1; done
+  for i in $(seq 300); do [ -s "$ports" ] && break; sleep 0.1; done
   HOSTILE_ADDR=127.0.0.1:$(cut -d' ' -f1 "$ports")
   wait_http "http://$HOSTILE_ADDR/v2/"
 }
