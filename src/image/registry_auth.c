@@ -325,8 +325,11 @@ fetch_token (struct za_reg *r, struct za_reg_ep *ep, const struct challenge *ch,
     }
   if (t.too_big || status != 200)
     {
-      za_err_set (err, EACCES, "%s: %s: the token service refused%s (HTTP %ld)", r->name, ep->host,
-                  ep->user ? " the credentials" : " anonymous access", status);
+      za_err_set (err, EACCES, "%s: %s: the token service refused %s (HTTP %ld)", r->name, ep->host,
+                  !ep->user ? "anonymous access"
+                  : https   ? "the credentials"
+                            : "anonymous access (credentials go to a token service only over HTTPS)",
+                  status);
       goto out;
     }
   j = json_loadb (t.b.data, t.b.len, 0, NULL);
