@@ -59,6 +59,8 @@ demo: run-deps $(BUILD)/build.ninja
 bench: tests-on
 	ninja -C $(BUILD) zbench tests/cdi-oracle.log
 	$(BUILD)/zbench $(BUILD)/zagent $(BUILD)/tests/cdi-oracle
+	ninja -C $(BUILD) tests/regtool
+	bench/registry.sh $(BUILD)/tests/regtool
 
 # libFuzzer (clang): each target of tests/fuzz for FUZZ_SECONDS on a copy of
 # its seed corpus; crashes are saved under tests/fuzz/crashes/.

@@ -28,7 +28,7 @@
   X (archive_entry_size_is_set) X (archive_entry_xattr_reset) X (archive_entry_xattr_next)
 #define ZA_CRYPTO_SYMS(X)                                                                     \
   X (EVP_sha256) X (EVP_MD_CTX_new) X (EVP_MD_CTX_free) X (EVP_DigestInit_ex)                 \
-  X (EVP_DigestUpdate) X (EVP_DigestFinal_ex)
+  X (EVP_DigestUpdate) X (EVP_DigestFinal_ex) X (EVP_DecodeBlock)
 
 #define ZA_DL_EXTERN(f) extern __typeof__ (f) *za_dl_##f;
 ZA_ARCHIVE_SYMS (ZA_DL_EXTERN)
@@ -74,6 +74,7 @@ int za_image_dl_load (struct za_err **err);
 #define EVP_DigestInit_ex za_dl_EVP_DigestInit_ex
 #define EVP_DigestUpdate za_dl_EVP_DigestUpdate
 #define EVP_DigestFinal_ex za_dl_EVP_DigestFinal_ex
+#define EVP_DecodeBlock za_dl_EVP_DecodeBlock
 #endif
 
 #endif

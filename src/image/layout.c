@@ -12,12 +12,12 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "image/blob.h"
 #include "image/dl.h"
+#include "image/platform.h"
 #include "image/unpack.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -59,36 +59,6 @@ static int
 oom (struct za_err **err)
 {
   return za_err_set (err, ENOMEM, "out of memory");
-}
-
-/* ---- host platform ------------------------------------------------ */
-
-const char *
-za_image_host_arch (const char **variant)
-{
-  static const struct
-  {
-    const char *machine, *arch, *variant;
-  } map[] = {
-    { "x86_64", "amd64", NULL },    { "amd64", "amd64", NULL },   { "aarch64", "arm64", NULL },
-    { "arm64", "arm64", NULL },     { "armv7l", "arm", "v7" },    { "armv6l", "arm", "v6" },
-    { "i686", "386", NULL },        { "i586", "386", NULL },      { "i386", "386", NULL },
-    { "ppc64le", "ppc64le", NULL }, { "s390x", "s390x", NULL },   { "riscv64", "riscv64", NULL },
-    { "loongarch64", "loong64", NULL },
-  };
-  struct utsname u;
-  if (variant)
-    *variant = NULL;
-  if (uname (&u) < 0)
-    return NULL;
-  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-    if (strcmp (u.machine, map[i].machine) == 0)
-      {
-        if (variant)
-          *variant = map[i].variant;
-        return map[i].arch;
-      }
-  return NULL;
 }
 
 /* ---- blobs -------------------------------------------------------- */
@@ -174,62 +144,6 @@ list_tags (json_t *manifests)
   return s;
 }
 
-static bool
-platform_matches (json_t *desc, const char *arch, const char *variant)
-{
-  json_t *p = json_object_get (desc, "platform");
-  const char *os = json_string_value (json_object_get (p, "os"));
-  const char *a = json_string_value (json_object_get (p, "architecture"));
-  const char *v = json_string_value (json_object_get (p, "variant"));
-  if (!os || !a || strcmp (os, "linux") != 0 || strcmp (a, arch) != 0)
-    return false;
-  /* arm64 images are "v8" or unmarked; 32-bit arm must match exactly.  */
-  if (strcmp (arch, "arm64") == 0)
-    return !v || strcmp (v, "v8") == 0;
-  return !variant || !v || strcmp (v, variant) == 0;
-}
-
-/* Pick the linux/<host> entry among CAND (indexes into MANIFESTS).  */
-static int
-pick_platform (json_t *manifests, const size_t *cand, size_t n, const char *what,
-               size_t *chosen, struct za_err **err)
-{
-  const char *variant = NULL, *arch = za_image_host_arch (&variant);
-  char *avail = NULL;
-  size_t alen = 0;
-  FILE *f;
-
-  if (!arch)
-    return za_err_set (err, ZA_EINPUT, "%s: cannot tell which platform this machine is", what);
-  for (size_t i = 0; i < n; i++)
-    if (platform_matches (json_array_get (manifests, cand[i]), arch, variant))
-      {
-        *chosen = cand[i];
-        return 0;
-      }
-  f = open_memstream (&avail, &alen);
-  if (!f)
-    return oom (err);
-  for (size_t i = 0; i < n; i++)
-    {
-      json_t *p = json_object_get (json_array_get (manifests, cand[i]), "platform");
-      const char *os = json_string_value (json_object_get (p, "os"));
-      const char *a = json_string_value (json_object_get (p, "architecture"));
-      const char *v = json_string_value (json_object_get (p, "variant"));
-      fprintf (f, "%s%s/%s%s%s", i ? ", " : "", os ? os : "?", a ? a : "?", v ? "/" : "",
-               v ? v : "");
-    }
-  if (fclose (f) != 0)
-    {
-      free (avail);
-      return oom (err);
-    }
-  za_err_set (err, ZA_EINPUT, "%s: no manifest for linux/%s%s%s (available: %s)", what, arch,
-              variant ? "/" : "", variant ? variant : "", n ? avail : "none");
-  free (avail);
-  return -1;
-}
-
 /* The index.json entry named by TAG, or the only one.  */
 static int
 choose_top (json_t *index, const char *tag, struct za_desc *out, struct za_err **err)
@@ -275,7 +189,7 @@ choose_top (json_t *index, const char *tag, struct za_desc *out, struct za_err *
     }
   /* Several entries that all carry a platform are one multi-platform
      image spelled out in index.json rather than in an image index.  */
-  if (n > 1 && pick_platform (manifests, cand, n, "index.json", &chosen, err) < 0)
+  if (n > 1 && za_image_pick_platform (manifests, cand, n, "index.json", &chosen, err) < 0)
     return -1;
   if (n == 1)
     chosen = cand[0];
@@ -327,7 +241,7 @@ resolve_manifest (const struct layout *l, struct za_desc *d, json_t **manifest_o
         return oom (err);
       for (size_t i = 0; i < n; i++)
         cand[i] = i;
-      if (pick_platform (manifests, cand, n, name, &chosen, err) < 0)
+      if (za_image_pick_platform (manifests, cand, n, name, &chosen, err) < 0)
         return -1;
       snprintf (what, sizeof what, "manifests[%zu]", chosen);
       if (za_desc_parse (json_array_get (manifests, chosen), what, &child, err) < 0)

@@ -11,6 +11,7 @@
 #ifndef ZA_IMAGE_LAYOUT_H
 #define ZA_IMAGE_LAYOUT_H
 
+#include "image/platform.h" /* za_image_host_arch, once declared here */
 #include "oci/image_config.h"
 #include "util/err.h"
 
@@ -40,9 +41,5 @@
 int za_image_layout_prepare (const char *ref, const char *cache_dir, char **rootfs_out,
                              struct za_image_config **config_out, struct za_err **warn,
                              struct za_err **err);
-
-/* The OCI architecture name of this machine ("amd64", "arm64", …) and its
-   variant ("v7", or NULL), from uname.  NULL when unknown.  */
-const char *za_image_host_arch (const char **variant);
 
 #endif

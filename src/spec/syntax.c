@@ -719,3 +719,44 @@ za_image_ref_check (const char *ref, char **reason)
     }
   return 0;
 }
+
+int
+za_image_ref_split (const char *ref, struct za_image_ref_split *out, char **reason)
+{
+  size_t len, first;
+  const char *at, *slash, *colon;
+
+  if (za_image_ref_check (ref, reason) < 0)
+    return -1;
+  /* The same reading as the check above: digest after the first "@", tag
+     after a ":" past the last "/", and a first component that looks like
+     a host (".", ":" or "localhost") and is a valid one names the
+     registry when what follows is a valid path.  */
+  memset (out, 0, sizeof *out);
+  len = strlen (ref);
+  at = strchr (ref, '@');
+  out->name_len = at ? (size_t) (at - ref) : len;
+  out->digest_start = at ? (size_t) (at + 1 - ref) : 0;
+  slash = memrchr (ref, '/', out->name_len);
+  colon = memrchr (slash ? slash + 1 : ref, ':',
+                   out->name_len - (slash ? (size_t) (slash + 1 - ref) : 0));
+  if (colon)
+    {
+      out->tag_start = (size_t) (colon + 1 - ref);
+      out->tag_end = out->name_len;
+      out->name_len = (size_t) (colon - ref);
+    }
+  slash = memchr (ref, '/', out->name_len);
+  if (!slash)
+    return 0;
+  first = (size_t) (slash - ref);
+  if ((memchr (ref, '.', first) || memchr (ref, ':', first)
+       || (first == 9 && memcmp (ref, "localhost", 9) == 0))
+      && valid_domain (ref, first)
+      && valid_path (ref + first + 1, out->name_len - first - 1, NULL))
+    {
+      out->domain_len = first;
+      out->path_start = first + 1;
+    }
+  return 0;
+}

@@ -11,6 +11,7 @@
 #ifndef ZA_SPEC_SYNTAX_H
 #define ZA_SPEC_SYNTAX_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/duration.h"
@@ -24,5 +25,17 @@ int za_cron_check (const char *expr, char **reason);
 /* An image reference "[domain/]path[:tag][@digest]", e.g. "nginx:alpine",
    "ghcr.io/org/app:v1", "localhost:5000/app", "busybox@sha256:<64 hex>".  */
 int za_image_ref_check (const char *ref, char **reason);
+
+/* Where the parts of a reference that za_image_ref_check accepted lie
+   (byte offsets into REF): the domain is REF[0, domain_len) (0: none, the
+   first component does not name a registry), the path REF[path_start,
+   name_len), the tag REF[tag_start, tag_end) (tag_start == tag_end: none)
+   and the digest REF[digest_start, strlen) (0: none).  image/ref.c
+   normalises from this, so checking and pulling read a name alike.  */
+struct za_image_ref_split
+{
+  size_t domain_len, path_start, name_len, tag_start, tag_end, digest_start;
+};
+int za_image_ref_split (const char *ref, struct za_image_ref_split *out, char **reason);
 
 #endif
