@@ -98,6 +98,9 @@ za_store_open (struct za_store **out, struct za_err **err)
   struct za_store *s;
 
   *out = NULL;
+  /* libcrypto: every blob read is verified */
+  if (za_image_dl_load (err) < 0)
+    return -1;
   if (!data || asprintf (&dir, "%s/images", data) < 0)
     return oom (err);
   if (za_mkdir_p (dir, 0700, err) < 0)
@@ -228,10 +231,12 @@ za_store_hold (const char *lowers, int *fd_out, struct za_err **err)
   return r < 0 ? -1 : 0;
 }
 
+/* Temp names of this store: .tmp-* (blobs without O_TMPFILE, layers
+   being unpacked) and za_write_file_atomic_at's for repos.json.  */
 static bool
 is_tmp (const char *n)
 {
-  return strncmp (n, ".tmp-", 5) == 0;
+  return strncmp (n, ".tmp-", 5) == 0 || za_is_temp_of (n, "repos.json");
 }
 
 static void
