@@ -43,6 +43,7 @@ demo: build
 bench: build
 	ninja -C $(BUILD) zbench tests/cdi-oracle.log
 	$(BUILD)/zbench $(BUILD)/zagent $(BUILD)/tests/cdi-oracle
+	bench/images.sh $(BUILD)/zagent
 
 # libFuzzer (clang): each target of tests/fuzz for FUZZ_SECONDS on a copy of
 # its seed corpus; crashes are saved under tests/fuzz/crashes/.
