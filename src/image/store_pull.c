@@ -521,12 +521,24 @@ pull (struct za_store *s, const char *refs, const struct za_pull_opts *o,
       struct za_reg *r = NULL;
       char *now = NULL;
       bool same;
-      if (za_reg_open (&r, &ref, &o->reg, err) < 0 || za_reg_head (r, &now, err) < 0)
+      struct za_err *e = NULL;
+      if (za_reg_open (&r, &ref, &o->reg, &e) < 0 || za_reg_head (r, &now, &e) < 0)
         {
           za_reg_close (r);
-          goto out;
+          /* as podman's "newer": a registry that cannot be asked keeps
+             the stored image (a bad reference or tag is still an error) */
+          if (za_err_is_input (e))
+            {
+              za_err_append (err, &e);
+              goto out;
+            }
+          za_err_wrap_all (&e, "image `%s`: cannot check for a newer image; using the stored one", name);
+          za_err_append (warn, &e);
+          za_err_free (&e);
+          now = strdup (have.digest);
         }
-      za_reg_close (r);
+      else
+        za_reg_close (r);
       same = now && strcmp (now, have.digest) == 0;
       free (now);
       if (same)
