@@ -504,8 +504,7 @@ pull (struct za_store *s, const char *refs, const struct za_pull_opts *o,
   found = found && complete (s, &have);
   if (policy == ZA_PULL_NEVER && !found)
     {
-      za_err_set (err, ZA_EINPUT, "image `%s` is not in the store and the pull policy is never",
-                  name);
+      za_err_set (err, ZA_EINPUT, "not in the store (as `%s`) and the pull policy is never", name);
       goto out;
     }
   if (found && (policy == ZA_PULL_NEVER || policy == ZA_PULL_IF_NOT_PRESENT
