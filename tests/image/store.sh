@@ -102,7 +102,14 @@ expect_rc "rmi of an image a container uses exits 2" 2
 run "$ZAGENT" image prune --all
 check "prune --all keeps the image a container uses" grep -q "l1:localhost/bb:1" <<<"$("$ZAGENT" images)"
 check "prune --all removed the unused one" bash -c "! '$ZAGENT' images | grep -q l2:v2"
+run "$ZAGENT" rmi -f "$I1"
+expect_rc "rmi -f of an image a container uses exits 0" 0
+run "$ZAGENT" image prune
+check "its layers stay while the containers live" test -L "$STORE/layers/$b1/bin/wget"
 "$ZAGENT" rm -f "$A" >/dev/null 2>&1; "$ZAGENT" rm -f "st$$b-rep-1" >/dev/null 2>&1
+run "$ZAGENT" image prune
+check "prune after rm removes them" test ! -e "$STORE/layers/$b1"
+"$ZAGENT" pull "$I1" >/dev/null
 check "no trace after rm -f (a)" no_trace "$A"
 check "no trace after rm -f (b)" no_trace "st$$b-rep-1"
 
@@ -160,6 +167,13 @@ mkdir -p "$WORK/rootfs3/many"
 for i in $(seq 1 1500); do echo "$i" > "$WORK/rootfs3/many/f$i"; done
 cp -a "$WORK/rootfs/bin" "$WORK/rootfs/etc" "$WORK/rootfs3/"
 python3 "$root/tests/e2e/mklayout.py" "$WORK/l3" "$WORK/rootfs3" c --split >/dev/null
+# several processes pulling the same image into one store at once
+pids=()
+for i in 1 2 3 4; do ZLAYER_DATA_DIR=$WORK/par "$ZAGENT" pull "oci:$WORK/l3:c" >"$WORK/par.$i" 2>&1 & pids+=($!); done
+okc=0; for p in "${pids[@]}"; do wait "$p" && okc=$((okc + 1)); done
+check "4 concurrent pulls of one image all succeed" test "$okc" = 4
+check "each of its layers unpacked once" test "$(ls "$WORK/par/images/layers" | wc -l)" = 3
+check "no temp data after concurrent pulls" bash -c "! find '$WORK/par/images' -name '.tmp-*' | grep -q ."
 if [ ! -x "$KILLER" ]; then
   skip "crash safety" "killer helper not built"
 else
