@@ -113,6 +113,30 @@ check "prune after rm removes them" test ! -e "$STORE/layers/$b1"
 check "no trace after rm -f (a)" no_trace "$A"
 check "no trace after rm -f (b)" no_trace "st$$b-rep-1"
 
+# ---- many layers: more lower dirs than a page of mount options holds ------------
+python3 - "$WORK/l1" "$WORK/many" 80 <<'PY'
+import gzip, hashlib, io, json, os, shutil, sys, tarfile
+src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3]); shutil.copytree(src, dst); b = os.path.join(dst, "blobs", "sha256")
+def put(data):
+    h = hashlib.sha256(data).hexdigest(); open(os.path.join(b, h), "wb").write(data)
+    return {"digest": "sha256:" + h, "size": len(data)}
+idx = json.load(open(os.path.join(dst, "index.json")))
+m = json.load(open(os.path.join(b, idx["manifests"][0]["digest"][7:])))
+cfg = json.load(open(os.path.join(b, m["config"]["digest"][7:])))
+for i in range(n):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        data = b"%d\n" % i; ti = tarfile.TarInfo("layers/top"); ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+    raw = buf.getvalue(); l = put(gzip.compress(raw, mtime=0)); l["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
+    m["layers"].append(l); cfg["rootfs"]["diff_ids"].append("sha256:" + hashlib.sha256(raw).hexdigest())
+m["config"].update(put(json.dumps(cfg).encode()))
+idx["manifests"][0].update(put(json.dumps(m).encode())); json.dump(idx, open(os.path.join(dst, "index.json"), "w"))
+PY
+run "$ZAGENT" run -f "$WORK/a.yaml" --image "oci:$WORK/many:localhost/bb:1" -- /bin/cat /layers/top
+check "an image of 83 layers runs (the top layer wins)" grep -qx 79 <<<"$out"
+check "no trace of it after the run" no_trace "$A"
+"$ZAGENT" rmi "oci:$WORK/many:localhost/bb:1" >/dev/null
+
 # ---- failure paths leave nothing ---------------------------------------------
 run "$ZAGENT" run -f "$WORK/a.yaml" --image "$I1" -- /nonexistent
 check "a refused entrypoint fails" test "$rc" != 0
