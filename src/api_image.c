@@ -156,7 +156,7 @@ store_get (struct za_store *s, const zagent_options *o, const char *ref, int spe
       cleanup_err struct za_err *e = NULL;
       if (split_oci (ref, &dir, &tag, err) < 0)
         return -1;
-      if (za_store_import_layout (s, dir, tag, im, warnings, &e) == 0)
+      if (za_store_import_layout (s, dir, tag, o && o->pull && o->pull->quiet, im, warnings, &e) == 0)
         return 0;
       za_err_wrap_all (&e, "image `%s`", ref);
       za_err_append (err, &e);

@@ -89,8 +89,9 @@ int za_store_pull (struct za_store *s, const char *ref, const struct za_pull_opt
 
 /* Import the image TAG (NULL: the only one) of the OCI layout DIR into the
    store, recorded as "oci:<absolute DIR>[:TAG]": blobs are copied and
-   verified, layers unpacked once like pulled ones.  */
-int za_store_import_layout (struct za_store *s, const char *dir, const char *tag,
+   verified, layers unpacked once like pulled ones (with the progress
+   display of a pull unless QUIET).  */
+int za_store_import_layout (struct za_store *s, const char *dir, const char *tag, bool quiet,
                             struct za_store_image *out, struct za_err **warn, struct za_err **err);
 
 /* Remove the image NAME (a name or digest, as za_store_lookup): its

@@ -399,7 +399,7 @@ complete (struct za_store *s, const struct za_store_image *im)
 }
 
 int
-za_store_import_layout (struct za_store *s, const char *dir, const char *tag,
+za_store_import_layout (struct za_store *s, const char *dir, const char *tag, bool quiet,
                         struct za_store_image *out, struct za_err **warn, struct za_err **err)
 {
   cleanup_free char *abs = NULL, *name = NULL;
@@ -441,7 +441,7 @@ za_store_import_layout (struct za_store *s, const char *dir, const char *tag,
   za_store_image_clear (&have);
   rc = za_st_blob_ingest (s, &md, source_write, &mc, err);
   if (rc == 0)
-    rc = store_image (s, &src, name, &md, true, out, warn, err);
+    rc = store_image (s, &src, name, &md, quiet, out, warn, err);
   za_desc_clear (&md);
   return rc;
 }

@@ -57,6 +57,7 @@ layers_of () { python3 -c 'import json,sys; [print(l) for i in json.load(open(sy
 run "$ZAGENT" pull "$I1"
 expect_rc "pull oci:DIR:localhost/bb:1 (a tag with / and :) exits 0" 0
 check "pull prints the manifest digest" grep -qE '^sha256:[0-9a-f]{64}$' <<<"$out"
+check "no progress output when stderr is not a terminal" test -z "$err"
 D1=$out
 run "$ZAGENT" images --json
 check "images --json lists it by its oci: name" grep -q "\"oci:$WORK/l1:localhost/bb:1\"" <<<"$out"
@@ -71,6 +72,15 @@ run "$ZAGENT" pull "oci:$WORK/l1:nosuch"
 expect_rc "an unknown tag exits 2" 2
 run "$ZAGENT" pull "oci:$WORK/nowhere:x"
 expect_rc "a missing layout exits 2" 2
+
+# progress: per-layer bytes on a terminal, nothing otherwise or with --quiet
+if command -v script >/dev/null; then
+  tty=$(ZLAYER_DATA_DIR=$WORK/tty script -qec "'$ZAGENT' pull '$I1'" /dev/null)
+  check "per-layer progress on a terminal" grep -q "kB.*done" <<<"$tty"
+  rm -rf "$WORK/tty"
+  tty=$(ZLAYER_DATA_DIR=$WORK/tty script -qec "'$ZAGENT' pull --quiet '$I1'" /dev/null)
+  check "none with --quiet" bash -c "! grep -q 'kB' <<<\"\$0\"" "$tty"
+fi
 
 # ---- a shared base is stored once --------------------------------------------
 run "$ZAGENT" pull "$I2"
