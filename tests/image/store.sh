@@ -147,6 +147,17 @@ check "an image of 83 layers runs (the top layer wins)" grep -qx 79 <<<"$out"
 check "no trace of it after the run" no_trace "$A"
 "$ZAGENT" rmi "oci:$WORK/many:localhost/bb:1" >/dev/null
 
+# ---- no overlay: a private copy, whiteouts applied ------------------------------
+# overlay's option syntax cannot name a path with ',': such a data dir gets the copy
+run env ZLAYER_DATA_DIR="$WORK/co,py" "$ZAGENT" run -f "$WORK/a.yaml" --image "$I1" -- /bin/sh -c \
+  'grep " / " /proc/mounts | cut -d" " -f3; ls /etc; ls /bin/wget; rm /bin/wget'
+check "without overlay the rootfs is a copy" bash -c "! grep -qx overlay <<<\"\$0\"" "$out"
+check "the copy applies the whiteouts" bash -c "grep -qx /bin/wget <<<\"\$0\" && ! grep -q old.txt <<<\"\$0\"" "$out"
+check "and leaves no char devices behind" bash -c "! grep -qx old.txt <<<\"\$0\"" "$out"
+run env ZLAYER_DATA_DIR="$WORK/co,py" "$ZAGENT" run -f "$WORK/a.yaml" --image "$I1" -- /bin/ls /bin/wget
+check "a copy is private too" grep -qx /bin/wget <<<"$out"
+check "nothing left of the copies" test ! -e "$WORK/co,py/containers/$A"
+
 # ---- failure paths leave nothing ---------------------------------------------
 run "$ZAGENT" run -f "$WORK/a.yaml" --image "$I1" -- /nonexistent
 check "a refused entrypoint fails" test "$rc" != 0
