@@ -47,11 +47,17 @@ printf '%-52s %10s %10s %8s\n' "measurement" "zagent" "baseline" "ratio"
 # 1. unpack: the blob is in the store; drop the layers and records, pull again
 export ZLAYER_DATA_DIR=$W/data
 "$ZAGENT" pull "oci:$W/layout:1" >/dev/null
-unprep () { rm -rf "$ZLAYER_DATA_DIR/images/layers" "$ZLAYER_DATA_DIR/images/repos.json"; }
-unpack () { "$ZAGENT" pull "oci:$W/layout:1"; }
-untarprep () { rm -rf "$W/untar"; mkdir "$W/untar"; }
-untar () { tar -xzf "$blob" -C "$W/untar"; }
+# each run into a fresh dir (a store with the blobs hard-linked in), and
+# nothing deleted in between: ext4 makes creating inodes right after
+# deleting thousands slow (recently_deleted), which would measure the
+# previous run's cleanup
+k=
+unprep () { k=$RANDOM$RANDOM; mkdir -p "$W/u$k/images/blobs"; cp -al "$ZLAYER_DATA_DIR/images/blobs/sha256" "$W/u$k/images/blobs/"; }
+unpack () { ZLAYER_DATA_DIR=$W/u$k "$ZAGENT" pull "oci:$W/layout:1"; }
+untarprep () { k=$RANDOM$RANDOM; mkdir -p "$W/t$k"; }
+untar () { tar -xzf "$blob" -C "$W/t$k"; }
 pair "$N" unprep unpack untarprep untar; z=$za; t=$zb
+rm -rf "$W"/u[0-9]* "$W"/t[0-9]*
 printf '%-52s %9.3fs %9.3fs %7sx  (target <= 1.2)\n' "unpack of a fetched layer vs tar -xzf" "$z" "$t" "$(ratio "$z" "$t")"
 
 # 2. run: overlay over the stored image vs --rootfs of the same tree
