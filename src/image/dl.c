@@ -13,9 +13,10 @@
 ZA_ARCHIVE_SYMS (ZA_DL_DEFINE)
 ZA_CRYPTO_SYMS (ZA_DL_DEFINE)
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static const char *failed; /* what could not be loaded, or NULL */
-static char why[512];
+static pthread_once_t once_crypto = PTHREAD_ONCE_INIT, once_archive = PTHREAD_ONCE_INIT;
+/* what could not be loaded, or NULL; why */
+static const char *failed_crypto, *failed_archive;
+static char why_crypto[512], why_archive[512];
 
 static void *
 open_first (const char *const *names)
@@ -29,38 +30,69 @@ open_first (const char *const *names)
   return NULL;
 }
 
+/* libcrypto alone is cheap to load (a few ms): the layer store verifies
+   blobs with it on every run; libarchive (libxml2, ICU, libstdc++: ~15
+   ms) only when a layer is unpacked.  */
 static void
-load (void)
+load_crypto (void)
+{
+  static const char *const crypto_names[] = { "libcrypto.so.3", "libcrypto.so", NULL };
+  void *hc = open_first (crypto_names);
+  const char *e;
+  if (!hc)
+    {
+      failed_crypto = "libcrypto";
+      e = dlerror ();
+      snprintf (why_crypto, sizeof why_crypto, "%s", e ? e : "not found");
+      return;
+    }
+#define ZA_DL_LOAD_C(f)                                                                      \
+  if (!failed_crypto && !(za_dl_##f = (__typeof__ (f) *) dlsym (hc, #f)))                    \
+    failed_crypto = #f;
+  ZA_CRYPTO_SYMS (ZA_DL_LOAD_C)
+  if (failed_crypto)
+    snprintf (why_crypto, sizeof why_crypto, "symbol missing");
+}
+
+static void
+load_archive (void)
 {
   static const char *const archive_names[] = { "libarchive.so.13", "libarchive.so", NULL };
-  static const char *const crypto_names[] = { "libcrypto.so.3", "libcrypto.so", NULL };
-  void *ha = open_first (archive_names), *hc = open_first (crypto_names);
+  void *ha = open_first (archive_names);
   const char *e;
-  if (!ha || !hc)
+  if (!ha)
     {
-      failed = !ha ? "libarchive" : "libcrypto";
+      failed_archive = "libarchive";
       e = dlerror ();
-      snprintf (why, sizeof why, "%s", e ? e : "not found");
+      snprintf (why_archive, sizeof why_archive, "%s", e ? e : "not found");
       return;
     }
 #define ZA_DL_LOAD(f)                                                                        \
-  if (!failed && !(za_dl_##f = (__typeof__ (f) *) dlsym (ha, #f)))                           \
-    failed = #f;
-#define ZA_DL_LOAD_C(f)                                                                      \
-  if (!failed && !(za_dl_##f = (__typeof__ (f) *) dlsym (hc, #f)))                           \
-    failed = #f;
+  if (!failed_archive && !(za_dl_##f = (__typeof__ (f) *) dlsym (ha, #f)))                   \
+    failed_archive = #f;
   ZA_ARCHIVE_SYMS (ZA_DL_LOAD)
-  ZA_CRYPTO_SYMS (ZA_DL_LOAD_C)
-  if (failed)
-    snprintf (why, sizeof why, "symbol missing");
+  if (failed_archive)
+    snprintf (why_archive, sizeof why_archive, "symbol missing");
+}
+
+int
+za_image_dl_load_crypto (struct za_err **err)
+{
+  pthread_once (&once_crypto, load_crypto);
+  if (failed_crypto)
+    return za_err_set (err, ENOSYS, "cannot load %s (needed to verify images): %s; install libssl3",
+                       failed_crypto, why_crypto);
+  return 0;
 }
 
 int
 za_image_dl_load (struct za_err **err)
 {
-  pthread_once (&once, load);
-  if (failed)
+  if (za_image_dl_load_crypto (err) < 0)
+    return -1;
+  pthread_once (&once_archive, load_archive);
+  if (failed_archive)
     return za_err_set (err, ENOSYS, "cannot load %s (needed to unpack images): %s; install libarchive13 and libssl3",
-                       failed, why);
+                       failed_archive, why_archive);
   return 0;
 }

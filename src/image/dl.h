@@ -37,6 +37,8 @@ ZA_CRYPTO_SYMS (ZA_DL_EXTERN)
 
 /* 0, or a system error naming the library that could not be loaded.  */
 int za_image_dl_load (struct za_err **err);
+/* libcrypto only (blob verification, no unpacking).  */
+int za_image_dl_load_crypto (struct za_err **err);
 
 #ifndef ZA_DL_NO_RENAME
 #define archive_read_new za_dl_archive_read_new

@@ -99,7 +99,7 @@ za_store_open (struct za_store **out, struct za_err **err)
 
   *out = NULL;
   /* libcrypto: every blob read is verified */
-  if (za_image_dl_load (err) < 0)
+  if (za_image_dl_load_crypto (err) < 0)
     return -1;
   if (!data || asprintf (&dir, "%s/images", data) < 0)
     return oom (err);
@@ -369,7 +369,7 @@ za_st_blob_put (struct za_store *s, const struct za_desc *d, const void *data, s
   if (len != d->size)
     return za_err_set (err, ZA_EINPUT, "blob sha256:%s: size %zu does not match %ju", d->hex, len,
                        (uintmax_t) d->size);
-  if (za_image_dl_load (err) < 0 || za_digest_init (&md, err) < 0)
+  if (za_image_dl_load_crypto (err) < 0 || za_digest_init (&md, err) < 0)
     return -1;
   rc = EVP_DigestUpdate (md, data, len) == 1 ? 0 : za_err_set (err, ENOMEM, "SHA-256 failed");
   if (rc == 0)
@@ -396,7 +396,7 @@ unpack_into (struct za_store *s, int dirfd, const struct za_desc *d, const char 
   struct za_unpack_limits lim;
   struct za_unpack *u;
   int rc;
-  if (za_unpack_limits_from_env (&lim, err) < 0)
+  if (za_image_dl_load (err) < 0 || za_unpack_limits_from_env (&lim, err) < 0)
     return -1;
   if (!(u = za_unpack_new (dirfd, &lim)))
     return oom (err);
@@ -453,7 +453,7 @@ int
 za_st_chain_ids (const struct za_strv *diff_ids, struct za_strv *out, struct za_err **err)
 {
   char prev[65] = "";
-  if (za_image_dl_load (err) < 0)
+  if (za_image_dl_load_crypto (err) < 0)
     return -1;
   for (size_t i = 0; i < diff_ids->n; i++)
     {

@@ -411,7 +411,7 @@ za_store_import_layout (struct za_store *s, const char *dir, const char *tag, bo
   bool found = false;
   int rc;
 
-  if (za_image_dl_load (err) < 0)
+  if (za_image_dl_load_crypto (err) < 0)
     return -1;
   dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
   if (dfd < 0)
@@ -492,7 +492,7 @@ pull (struct za_store *s, const char *refs, const struct za_pull_opts *o,
   int rc = -1;
 
   memset (out, 0, sizeof *out);
-  if (za_image_dl_load (err) < 0 || za_image_ref_parse (refs, &ref, err) < 0)
+  if (za_image_dl_load_crypto (err) < 0 || za_image_ref_parse (refs, &ref, err) < 0)
     return -1;
   if (!(name = za_image_ref_string (&ref)))
     {
