@@ -61,6 +61,7 @@ bench: tests-on
 	$(BUILD)/zbench $(BUILD)/zagent $(BUILD)/tests/cdi-oracle
 	ninja -C $(BUILD) tests/regtool
 	bench/registry.sh $(BUILD)/tests/regtool
+	bench/images.sh $(BUILD)/zagent
 
 # libFuzzer (clang): each target of tests/fuzz for FUZZ_SECONDS on a copy of
 # its seed corpus; crashes are saved under tests/fuzz/crashes/.

@@ -161,6 +161,47 @@ ZAGENT_PUBLIC int zagent_bundle_cleanup (const char *bundle_dir, zagent_error **
 ZAGENT_PUBLIC int zagent_options_set_image_layout (zagent_options *o, const char *ref,
                                                    zagent_error **warnings, zagent_error **err);
 
+/* ---- the layer store (issue 11: pull, images, rmi, prune) ------------ */
+
+/* Pull settings used by zagent_options_set_image, _set_spec_image and
+   zagent_image_pull.  POLICY: "always", "newer", "if_not_present",
+   "never" (NULL: the spec's image.pull_policy, else if_not_present).  */
+ZAGENT_PUBLIC int zagent_options_set_pull_policy (zagent_options *o, const char *policy, zagent_error **err);
+/* AUTHFILE, CERT_DIR: NULL leaves the setting (default: docs/images.md).
+   TLS_VERIFY: -1 default, 0 --tls-verify=false, 1 force, -2 leave it.  */
+ZAGENT_PUBLIC int zagent_options_set_registry (zagent_options *o, const char *authfile, const char *cert_dir,
+                                               int tls_verify, zagent_error **err);
+/* No progress display (there is none when stderr is not a terminal).  */
+ZAGENT_PUBLIC void zagent_options_set_quiet (zagent_options *o, bool quiet);
+
+/* Use image REF: "oci:DIR[:TAG]" (a local OCI layout, imported into the
+   layer store; DIR ends at the first ':', the rest is the TAG, which may
+   hold '/' and ':'), "DIR[:TAG]" with an existing DIR (the layout,
+   unpacked into the shared cache as zagent_options_set_image_layout
+   does), else a registry reference pulled into the layer store by the
+   pull policy.  Containers get an overlay over the image's layers.  */
+ZAGENT_PUBLIC int zagent_options_set_image (zagent_options *o, const char *ref, zagent_error **warnings,
+                                            zagent_error **err);
+/* The same for the service's image.name (and its pull_policy unless one
+   was set).  */
+ZAGENT_PUBLIC int zagent_options_set_spec_image (zagent_options *o, const zagent_spec *spec,
+                                                 zagent_error **warnings, zagent_error **err);
+/* Whether an image (or rootfs) was set.  */
+ZAGENT_PUBLIC bool zagent_options_has_image (const zagent_options *o);
+
+/* Pull REF (or import "oci:DIR[:TAG]") into the store with O's pull
+   settings (O may be NULL); *DIGEST_OUT (may be NULL) gets the manifest
+   digest, caller frees.  */
+ZAGENT_PUBLIC int zagent_image_pull (const zagent_options *o, const char *ref, char **digest_out,
+                                     zagent_error **warnings, zagent_error **err);
+/* The stored images as a JSON array of {name, digest, config, size,
+   created, layers}; caller frees.  */
+ZAGENT_PUBLIC int zagent_image_list_json (char **json_out, zagent_error **err);
+/* rmi: by name or digest (or a unique digest prefix of 12+ digits).  */
+ZAGENT_PUBLIC int zagent_image_remove (const char *ref, bool force, zagent_error **err);
+/* prune: {"removed": [...], "freed": BYTES} as JSON; caller frees.  */
+ZAGENT_PUBLIC int zagent_image_prune (bool all, char **json_out, zagent_error **err);
+
 /* ---- containers ----------------------------------------------------- */
 
 /* An OCI runtime (runc, crun, youki) driven through its command line.

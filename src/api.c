@@ -142,6 +142,7 @@ zagent_options_free (zagent_options *o)
   za_strv_clear (&o->args);
   za_strv_clear (&o->devices);
   za_strv_clear (&o->cdi_dirs);
+  za_api_pull_free (o->pull);
   free (o);
 }
 

@@ -29,7 +29,12 @@ struct zagent_options
   struct za_strv args;
   bool args_set;
   struct za_strv devices, cdi_dirs;
+  /* issue 11: pull settings (api_image.c) */
+  struct za_api_pull *pull;
 };
+
+/* Free the pull settings (api_image.c).  */
+void za_api_pull_free (struct za_api_pull *p);
 
 /* zagent_bundle_create with ROOTFS (a container's own writable layer)
    instead of the options' rootfs.  */

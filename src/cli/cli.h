@@ -155,5 +155,11 @@ int cli_cmd_stop (int argc, char **argv);
 int cli_cmd_rm (int argc, char **argv);
 int cli_cmd_state (int argc, char **argv);
 int cli_cmd_gpu (int argc, char **argv);
+/* issue 11 (cmd_image.c): pull, images, rmi, image prune; the pull
+   options of run (--pull, --authfile, --cert-dir, --tls-verify, --quiet):
+   0 applied, -1 error in *ERR, >0 an exit status (usage error).  */
+int cli_cmd_image (const char *cmd, int argc, char **argv);
+int cli_pull_option (const char *cmd, const char *name, const char *arg, zagent_options *o, zagent_error **err);
+extern const char *const cli_pull_usage;
 
 #endif

@@ -91,7 +91,7 @@ cli_cmd_run (int argc, char **argv)
   if (!c.o)
     return EXIT_SYSTEM;
   ret = cli_parse_build ("run", argc, argv, &c, true,
-                         "Usage: zagent run -f FILE [-s SERVICE] (--rootfs DIR | --image DIR[:TAG]) [options] [-- ARG...]\n"
+                         "Usage: zagent run -f FILE [-s SERVICE] [--rootfs DIR | --image REF] [options] [-- ARG...]\n"
                          "Build the bundle, run the container with an OCI runtime, pass its output through,\n"
                          "forward SIGINT/SIGTERM/SIGHUP, then delete it; exit with its status (128+signal).");
   if (ret >= 0)
@@ -102,12 +102,9 @@ cli_cmd_run (int argc, char **argv)
       ret = cli_exit_for (err);
       goto out;
     }
-  if (!c.image && !zagent_options_has_rootfs (c.o))
-    {
-      ret = cli_usage_error ("run", "%s", "needs --rootfs DIR or --image DIR[:TAG]");
-      goto out;
-    }
-  if (c.image && zagent_options_set_image_layout (c.o, c.image, &warn, &err) < 0)
+  /* The image: --image, else the service's image.name (unless --rootfs).  */
+  if ((c.image && zagent_options_set_image (c.o, c.image, &warn, &err) < 0)
+      || (!c.image && !zagent_options_has_rootfs (c.o) && zagent_options_set_spec_image (c.o, spec, &warn, &err) < 0))
     {
       cli_print_warnings (&warn);
       ret = cli_exit_for (err);

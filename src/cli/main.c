@@ -30,6 +30,10 @@ static const char *const usage_main =
     "  state    show a container's state as JSON\n"
     "  cdi      Container Device Interface: list, validate, resolve, inject, generate\n"
     "  gpu      list the host's GPUs\n"
+    "  pull     pull an image into the layer store\n"
+    "  images   list stored images\n"
+    "  rmi      remove stored images\n"
+    "  image    image prune [--all]\n"
     "\n"
     "Run 'zagent COMMAND --help' for a command's options. Options may follow operands;\n"
     "'--' ends the options. List commands (ps, cdi list, gpu list) take -q (ids only)\n"
@@ -87,6 +91,12 @@ enum
   OPT_KEEP,
   OPT_RUNTIME,
   OPT_IMAGE,
+  /* issue 11: pull settings (cmd_image.c) */
+  OPT_PULL,
+  OPT_AUTHFILE,
+  OPT_CERT_DIR,
+  OPT_TLS_VERIFY,
+  OPT_QUIET,
 };
 
 static const struct option build_longopts[] = {
@@ -112,6 +122,11 @@ static const struct option build_longopts[] = {
   { "keep", no_argument, NULL, OPT_KEEP },
   { "runtime", required_argument, NULL, OPT_RUNTIME },
   { "image", required_argument, NULL, OPT_IMAGE },
+  { "pull", required_argument, NULL, OPT_PULL },
+  { "authfile", required_argument, NULL, OPT_AUTHFILE },
+  { "cert-dir", required_argument, NULL, OPT_CERT_DIR },
+  { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
+  { "quiet", no_argument, NULL, OPT_QUIET },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
 };
@@ -481,14 +496,32 @@ cli_parse_build (const char *cmd, int argc, char **argv, struct build_cli *c, bo
           else
             c->detach = true;
           break;
+        case OPT_PULL:
+        case OPT_AUTHFILE:
+        case OPT_CERT_DIR:
+        case OPT_TLS_VERIFY:
+        case OPT_QUIET:
+          {
+            static const char *const names[] = { "pull", "authfile", "cert-dir", "tls-verify", "quiet" };
+            if (!c->run)
+              return cli_usage_error (cmd, "unknown option `%s`", argv[optind - 1]);
+            r = cli_pull_option (cmd, names[opt - OPT_PULL], optarg, c->o, &err);
+            if (r > 0)
+              return r;
+          }
+          break;
         case 'h':
           printf ("%s\n%s", usage_head, usage_build_opts);
           if (allow_bundle)
             printf ("  -b, --bundle DIR         bundle directory (default: <data dir>/bundles/<id>,\n"
                     "                           data dir = $ZLAYER_DATA_DIR, /var/lib/zlayer or ~/.zlayer)\n");
           if (c->run)
-            printf ("      --image DIR[:TAG]    OCI image layout: rootfs (cached by manifest digest) and config\n"
-                    "      --runtime NAME|PATH  OCI runtime (default $ZAGENT_RUNTIME, else runc, crun, youki)\n"
+            printf ("      --image REF          image: a registry reference, oci:DIR[:TAG] (layer store),\n"
+                    "                           or DIR[:TAG] of an existing OCI layout; default: the\n"
+                    "                           service's image.name when no --rootfs is given\n"
+                    "%s", cli_pull_usage);
+          if (c->run)
+            printf ("      --runtime NAME|PATH  OCI runtime (default $ZAGENT_RUNTIME, else runc, crun, youki)\n"
                     "  -d, --detach             leave the container running and print its id\n"
                     "      --keep               keep the bundle directory after the container is removed\n");
           return 0;
@@ -696,6 +729,8 @@ main (int argc, char **argv)
     return cli_cmd_rm (argc - 1, argv + 1);
   if (!strcmp (cmd, "state"))
     return cli_cmd_state (argc - 1, argv + 1);
+  if (!strcmp (cmd, "pull") || !strcmp (cmd, "images") || !strcmp (cmd, "rmi") || !strcmp (cmd, "image"))
+    return cli_cmd_image (cmd, argc - 1, argv + 1);
   fprintf (stderr, "zagent: unknown command `%s`\nRun 'zagent --help' for the list of commands.\n", cmd);
   return EXIT_INPUT;
 }

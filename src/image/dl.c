@@ -13,60 +13,86 @@
 ZA_ARCHIVE_SYMS (ZA_DL_DEFINE)
 ZA_CRYPTO_SYMS (ZA_DL_DEFINE)
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static const char *failed; /* what could not be loaded, or NULL */
-static const char *package; /* the Debian package that provides it */
-static char why[512];
+static pthread_once_t once_crypto = PTHREAD_ONCE_INIT, once_archive = PTHREAD_ONCE_INIT;
+/* what could not be loaded, or NULL; why */
+static const char *failed_crypto, *failed_archive;
+static char why_crypto[512], why_archive[512];
 
-/* The first of NAMES that loads; else NULL with the loader's reason for
-   the first name (the versioned one a package installs) in WHY.  */
 static void *
 open_first (const char *const *names)
 {
   for (int i = 0; names[i]; i++)
     {
       void *h = dlopen (names[i], RTLD_NOW | RTLD_LOCAL);
-      const char *e = h ? NULL : dlerror ();
       if (h)
         return h;
-      if (i == 0)
-        snprintf (why, sizeof why, "%s", e ? e : "not found");
     }
   return NULL;
 }
 
+/* libcrypto alone is cheap to load (a few ms): the layer store verifies
+   blobs with it on every run; libarchive (libxml2, ICU, libstdc++: ~15
+   ms) only when a layer is unpacked.  */
 static void
-load (void)
+load_crypto (void)
+{
+  static const char *const crypto_names[] = { "libcrypto.so.3", "libcrypto.so", NULL };
+  void *hc = open_first (crypto_names);
+  const char *e;
+  if (!hc)
+    {
+      failed_crypto = "libcrypto";
+      e = dlerror ();
+      snprintf (why_crypto, sizeof why_crypto, "%s", e ? e : "not found");
+      return;
+    }
+#define ZA_DL_LOAD_C(f)                                                                      \
+  if (!failed_crypto && !(za_dl_##f = (__typeof__ (f) *) dlsym (hc, #f)))                    \
+    failed_crypto = #f;
+  ZA_CRYPTO_SYMS (ZA_DL_LOAD_C)
+  if (failed_crypto)
+    snprintf (why_crypto, sizeof why_crypto, "symbol missing");
+}
+
+static void
+load_archive (void)
 {
   static const char *const archive_names[] = { "libarchive.so.13", "libarchive.so", NULL };
-  static const char *const crypto_names[] = { "libcrypto.so.3", "libcrypto.so", NULL };
-  void *ha = open_first (archive_names), *hc = ha ? open_first (crypto_names) : NULL;
-  if (!ha || !hc)
+  void *ha = open_first (archive_names);
+  const char *e;
+  if (!ha)
     {
-      failed = !ha ? "libarchive.so.13" : "libcrypto.so.3";
-      package = !ha ? "libarchive13" : "libssl3";
-      if (ha)
-        dlclose (ha);
+      failed_archive = "libarchive";
+      e = dlerror ();
+      snprintf (why_archive, sizeof why_archive, "%s", e ? e : "not found");
       return;
     }
 #define ZA_DL_LOAD(f)                                                                        \
-  if (!failed && !(za_dl_##f = (__typeof__ (f) *) dlsym (ha, #f)))                           \
-    failed = #f, package = "libarchive13";
-#define ZA_DL_LOAD_C(f)                                                                      \
-  if (!failed && !(za_dl_##f = (__typeof__ (f) *) dlsym (hc, #f)))                           \
-    failed = #f, package = "libssl3";
+  if (!failed_archive && !(za_dl_##f = (__typeof__ (f) *) dlsym (ha, #f)))                   \
+    failed_archive = #f;
   ZA_ARCHIVE_SYMS (ZA_DL_LOAD)
-  ZA_CRYPTO_SYMS (ZA_DL_LOAD_C)
-  if (failed)
-    snprintf (why, sizeof why, "symbol missing, the library is too old");
+  if (failed_archive)
+    snprintf (why_archive, sizeof why_archive, "symbol missing");
+}
+
+int
+za_image_dl_load_crypto (struct za_err **err)
+{
+  pthread_once (&once_crypto, load_crypto);
+  if (failed_crypto)
+    return za_err_set (err, ENOSYS, "cannot load %s (needed to verify images): %s; install libssl3",
+                       failed_crypto, why_crypto);
+  return 0;
 }
 
 int
 za_image_dl_load (struct za_err **err)
 {
-  pthread_once (&once, load);
-  if (failed)
-    return za_err_set (err, ENOSYS, "cannot load %s (needed to unpack images): %s; install the Debian package %s",
-                       failed, why, package);
+  if (za_image_dl_load_crypto (err) < 0)
+    return -1;
+  pthread_once (&once_archive, load_archive);
+  if (failed_archive)
+    return za_err_set (err, ENOSYS, "cannot load %s (needed to unpack images): %s; install libarchive13 and libssl3",
+                       failed_archive, why_archive);
   return 0;
 }

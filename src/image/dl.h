@@ -25,7 +25,8 @@
   X (archive_entry_uid) X (archive_entry_gid) X (archive_entry_mtime)                         \
   X (archive_entry_mtime_nsec) X (archive_entry_mtime_is_set) X (archive_entry_atime)         \
   X (archive_entry_atime_nsec) X (archive_entry_atime_is_set) X (archive_entry_size)          \
-  X (archive_entry_size_is_set) X (archive_entry_xattr_reset) X (archive_entry_xattr_next)
+  X (archive_entry_size_is_set) X (archive_entry_xattr_reset) X (archive_entry_xattr_next)        \
+  X (archive_read_support_format_raw) X (archive_read_data)
 #define ZA_CRYPTO_SYMS(X)                                                                     \
   X (EVP_sha256) X (EVP_MD_CTX_new) X (EVP_MD_CTX_free) X (EVP_DigestInit_ex)                 \
   X (EVP_DigestUpdate) X (EVP_DigestFinal_ex) X (EVP_DecodeBlock)
@@ -36,6 +37,8 @@ ZA_CRYPTO_SYMS (ZA_DL_EXTERN)
 
 /* 0, or a system error naming the library that could not be loaded.  */
 int za_image_dl_load (struct za_err **err);
+/* libcrypto only (blob verification, no unpacking).  */
+int za_image_dl_load_crypto (struct za_err **err);
 
 #ifndef ZA_DL_NO_RENAME
 #define archive_read_new za_dl_archive_read_new
@@ -68,6 +71,8 @@ int za_image_dl_load (struct za_err **err);
 #define archive_entry_size_is_set za_dl_archive_entry_size_is_set
 #define archive_entry_xattr_reset za_dl_archive_entry_xattr_reset
 #define archive_entry_xattr_next za_dl_archive_entry_xattr_next
+#define archive_read_support_format_raw za_dl_archive_read_support_format_raw
+#define archive_read_data za_dl_archive_read_data
 #define EVP_sha256 za_dl_EVP_sha256
 #define EVP_MD_CTX_new za_dl_EVP_MD_CTX_new
 #define EVP_MD_CTX_free za_dl_EVP_MD_CTX_free

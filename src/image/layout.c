@@ -254,16 +254,8 @@ resolve_manifest (const struct layout *l, struct za_desc *d, json_t **manifest_o
     }
 }
 
-struct manifest
-{
-  char hex[65];
-  struct za_desc config;
-  struct za_desc *layers;
-  size_t n_layers;
-};
-
-static void
-manifest_clear (struct manifest *m)
+void
+za_manifest_clear (struct za_manifest *m)
 {
   za_desc_clear (&m->config);
   for (size_t i = 0; i < m->n_layers; i++)
@@ -274,7 +266,7 @@ manifest_clear (struct manifest *m)
 }
 
 static int
-parse_manifest (json_t *j, const struct za_desc *d, struct manifest *m, struct za_err **err)
+parse_manifest (json_t *j, const struct za_desc *d, struct za_manifest *m, struct za_err **err)
 {
   cleanup_free char *name = za_blob_name (d, "manifest");
   json_t *layers, *sv = json_object_get (j, "schemaVersion"), *it;
@@ -394,7 +386,7 @@ sweep_stale_tmp (int cachefd)
 
 /* Unpack every layer into CACHE/TMP/rootfs (CACHE for messages).  */
 static int
-unpack_all (const struct layout *l, const struct manifest *m,
+unpack_all (const struct layout *l, const struct za_manifest *m,
             const struct za_unpack_limits *lim, const char *cache, int tmpfd, const char *tmp,
             struct za_err **warn, struct za_err **err)
 {
@@ -428,7 +420,7 @@ unpack_all (const struct layout *l, const struct manifest *m,
    anything is created in the cache: a missing blob or a FIFO planted as
    one fails here, without a temporary directory to clean up.  */
 static int
-check_layer_blobs (const struct layout *l, const struct manifest *m, struct za_err **err)
+check_layer_blobs (const struct layout *l, const struct za_manifest *m, struct za_err **err)
 {
   for (size_t i = 0; i < m->n_layers; i++)
     {
@@ -465,7 +457,7 @@ cached_rootfs (int cachefd, const char *hex, bool *found, struct za_err **err)
 }
 
 static int
-ensure_rootfs (const struct layout *l, const struct manifest *m,
+ensure_rootfs (const struct layout *l, const struct za_manifest *m,
                const struct za_unpack_limits *lim, const char *cache_dir, char **rootfs_out,
                struct za_err **warn, struct za_err **err)
 {
@@ -523,6 +515,62 @@ ensure_rootfs (const struct layout *l, const struct manifest *m,
   return 0;
 }
 
+int
+za_manifest_parse (const char *data, size_t len, const struct za_desc *d, struct za_manifest *m,
+                   struct za_err **err)
+{
+  cleanup_json json_t *j = NULL;
+  cleanup_free char *name = za_blob_name (d, "manifest");
+  const char *mt;
+  if (!name)
+    return oom (err);
+  if (load_json (name, data, len, &j, err) < 0)
+    return -1;
+  mt = json_string_value (json_object_get (j, "mediaType"));
+  if (mt && strcmp (mt, MT_OCI_MANIFEST) != 0 && strcmp (mt, MT_DOCKER_MANIFEST) != 0)
+    return za_err_set (err, ZA_EINPUT, "%s: not an image manifest (media type `%s`)", name, mt);
+  return parse_manifest (j, d, m, err);
+}
+
+/* oci-layout and index.json of DIRFD: the layout's top index.  */
+static int
+open_index (int dirfd, json_t **index, struct za_err **err)
+{
+  cleanup_free char *data = NULL;
+  cleanup_json json_t *lay = NULL;
+  size_t len = 0;
+  const char *v;
+  if (za_read_file_at (dirfd, "oci-layout", 64 * 1024, &data, &len, err) < 0)
+    return za_err_wrap (err, "not an OCI image layout");
+  if (load_json ("oci-layout", data, len, &lay, err) < 0)
+    return -1;
+  v = json_string_value (json_object_get (lay, "imageLayoutVersion"));
+  if (!v || strcmp (v, "1.0.0") != 0)
+    return za_err_set (err, ZA_EINPUT, "oci-layout: unsupported imageLayoutVersion `%s`",
+                       v ? v : "(none)");
+  free (data);
+  data = NULL;
+  if (za_read_file_at (dirfd, "index.json", MAX_MANIFEST, &data, &len, err) < 0)
+    return -1;
+  return load_json ("index.json", data, len, index, err);
+}
+
+int
+za_image_layout_resolve (int dirfd, const char *tag, struct za_desc *manifest_out,
+                         struct za_err **err)
+{
+  cleanup_json json_t *index = NULL, *mj = NULL;
+  struct layout l = { .dirfd = dirfd };
+  memset (manifest_out, 0, sizeof *manifest_out);
+  if (open_index (dirfd, &index, err) < 0 || choose_top (index, tag, manifest_out, err) < 0
+      || resolve_manifest (&l, manifest_out, &mj, err) < 0)
+    {
+      za_desc_clear (manifest_out);
+      return -1;
+    }
+  return 0;
+}
+
 /* ---- entry point -------------------------------------------------- */
 
 static int
@@ -554,15 +602,14 @@ static int
 prepare (const char *ref, const char *cache_dir, char **rootfs_out,
          struct za_image_config **config_out, struct za_err **warn, struct za_err **err)
 {
-  cleanup_free char *dir = NULL, *data = NULL;
+  cleanup_free char *dir = NULL;
   cleanup_close int dirfd = -1;
-  cleanup_json json_t *lay = NULL, *index = NULL, *mj = NULL;
-  struct manifest m;
+  cleanup_json json_t *index = NULL, *mj = NULL;
+  struct za_manifest m;
   struct za_desc top = { 0 };
   struct layout l;
   struct za_unpack_limits lim;
-  const char *tag = NULL, *colon, *v;
-  size_t len = 0;
+  const char *tag = NULL, *colon;
   int rc = -1;
 
   memset (&m, 0, sizeof m);
@@ -593,18 +640,7 @@ prepare (const char *ref, const char *cache_dir, char **rootfs_out,
                        "open layout directory `%s`: %s", dir, strerror (errno));
   l.dirfd = dirfd;
 
-  if (za_read_file_at (dirfd, "oci-layout", 64 * 1024, &data, &len, err) < 0)
-    return za_err_wrap (err, "not an OCI image layout");
-  if (load_json ("oci-layout", data, len, &lay, err) < 0)
-    return -1;
-  v = json_string_value (json_object_get (lay, "imageLayoutVersion"));
-  if (!v || strcmp (v, "1.0.0") != 0)
-    return za_err_set (err, ZA_EINPUT, "oci-layout: unsupported imageLayoutVersion `%s`",
-                       v ? v : "(none)");
-  free (data);
-  data = NULL;
-  if (za_read_file_at (dirfd, "index.json", MAX_MANIFEST, &data, &len, err) < 0
-      || load_json ("index.json", data, len, &index, err) < 0)
+  if (open_index (dirfd, &index, err) < 0)
     return -1;
 
   if (choose_top (index, tag, &top, err) == 0 && resolve_manifest (&l, &top, &mj, err) == 0
@@ -613,7 +649,7 @@ prepare (const char *ref, const char *cache_dir, char **rootfs_out,
       && ensure_rootfs (&l, &m, &lim, cache_dir, rootfs_out, warn, err) == 0)
     rc = 0;
   za_desc_clear (&top);
-  manifest_clear (&m);
+  za_manifest_clear (&m);
   if (rc < 0)
     {
       za_image_config_free (*config_out);

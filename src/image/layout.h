@@ -42,4 +42,25 @@ int za_image_layout_prepare (const char *ref, const char *cache_dir, char **root
                              struct za_image_config **config_out, struct za_err **warn,
                              struct za_err **err);
 
+/* An image manifest: its digest, config and layers (verified JSON).  */
+#include "image/blob.h"
+struct za_manifest
+{
+  char hex[65];
+  struct za_desc config;
+  struct za_desc *layers;
+  size_t n_layers;
+};
+void za_manifest_clear (struct za_manifest *m);
+/* Parse DATA, the verified bytes of the image manifest D (OCI image
+   manifest or Docker schema 2): schema version, config media type and
+   every layer's media type are checked.  */
+int za_manifest_parse (const char *data, size_t len, const struct za_desc *d, struct za_manifest *m,
+                       struct za_err **err);
+/* In the layout DIRFD, the image manifest that TAG (NULL: the only one)
+   names, an index resolved to this machine's platform: its descriptor,
+   verified (the blob's digest and size checked).  */
+int za_image_layout_resolve (int dirfd, const char *tag, struct za_desc *manifest_out,
+                             struct za_err **err);
+
 #endif

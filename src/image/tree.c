@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -351,6 +353,20 @@ za_up_walk (struct za_unpack *u, const char *entry, const char *dir, bool create
 
   if (!rest || !(res = malloc (rcap)))
     return oom (err);
+  /* One call for the usual case: every component there, a directory,
+     and no symlink on the way (then the path resolves to itself).  A
+     miss takes the walk below, one component at a time.  */
+  if (*dir)
+    {
+      int fd = za_up_open_in_root (u, dir, O_PATH | O_DIRECTORY);
+      if (fd >= 0)
+        {
+          memcpy (res, dir, strlen (dir) + 1);
+          *fd_out = fd;
+          *res_out = steal_pointer (&res);
+          return 1;
+        }
+    }
   res[0] = '\0';
   cur = openat (u->rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (cur < 0)
@@ -616,6 +632,41 @@ prune_children (struct za_unpack *u, const char *entry, const char *rel, struct 
   return 0;
 }
 
+/* Diff mode: the whiteout as overlayfs reads it in a lower dir.  */
+static int
+whiteout_diff (struct za_unpack *u, const char *entry, const char *dir, const char *name,
+               struct za_err **err)
+{
+  cleanup_free char *rdir = NULL, *target = NULL;
+  cleanup_close int dfd = -1, ofd = -1;
+  struct stat st;
+
+  if (za_up_walk_parent (u, entry, dir, &dfd, &rdir, err) < 0)
+    return -1;
+  if (strcmp (name, ".wh..opq") == 0)
+    {
+      const char *x = u->root ? "trusted.overlay.opaque" : "user.overlay.opaque";
+      ofd = za_up_open_in_root (u, rdir, O_RDONLY | O_DIRECTORY);
+      if (ofd < 0)
+        return za_up_fs_err (u, entry, "open directory", errno, err);
+      if (fsetxattr (ofd, x, "y", 1, 0) < 0)
+        return za_up_fs_err (u, entry, "mark opaque", errno, err);
+      return za_up_record_written (u, rdir, err);
+    }
+  if (strncmp (name, ".wh.", 4) == 0)
+    return 0;
+  if (!*name || strcmp (name, ".") == 0 || strcmp (name, "..") == 0 || strchr (name, '/'))
+    return za_err_set (err, ZA_EINPUT, "%s: entry `%s`: invalid whiteout", u->blob, entry);
+  if (!(target = za_up_join (rdir, name)))
+    return oom (err);
+  /* what this layer wrote stays: a whiteout hides lower layers only */
+  if (paths_get (u, target) || fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    return 0;
+  if (mknodat (dfd, name, S_IFCHR | 0, makedev (0, 0)) < 0)
+    return za_up_fs_err (u, entry, "make whiteout", errno, err);
+  return 0;
+}
+
 int
 za_up_whiteout (struct za_unpack *u, const char *entry, const char *dir, const char *name,
                 struct za_err **err)
@@ -625,6 +676,8 @@ za_up_whiteout (struct za_unpack *u, const char *entry, const char *dir, const c
   struct stat st;
   int r;
 
+  if (u->diff)
+    return whiteout_diff (u, entry, dir, name, err);
   if (strcmp (name, ".wh..opq") == 0)
     {
       /* opaque directory: it exists in this layer, emptied of the

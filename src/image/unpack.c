@@ -91,6 +91,13 @@ struct src
 {
   int fd;
   EVP_MD_CTX *md;
+  /* diff_id check: OUTER decompresses the blob (libarchive's raw format
+     behind its gzip/zstd filters); the tar reader reads the plain stream
+     through here, and DMD hashes it */
+  struct archive *outer;
+  EVP_MD_CTX *dmd;
+  bool outer_eof, outer_failed;
+  unsigned char dbuf[READ_CHUNK];
   uint64_t left; /* bytes of the blob not read yet */
   int read_errno;
   bool short_read;
@@ -132,6 +139,30 @@ src_read (struct archive *a, void *data, const void **buf)
   if (n < 0)
     archive_set_error (a, s->read_errno, "read: %s", strerror (s->read_errno));
   *buf = s->buf;
+  return n;
+}
+
+/* The uncompressed tar stream, hashed as the tar reader takes it.  */
+static la_ssize_t
+diff_read (struct archive *a, void *data, const void **buf)
+{
+  struct src *s = data;
+  la_ssize_t n;
+  *buf = s->dbuf;
+  if (s->outer_eof)
+    return 0;
+  n = archive_read_data (s->outer, s->dbuf, sizeof s->dbuf);
+  if (n < 0)
+    {
+      s->outer_failed = true;
+      archive_set_error (a, s->read_errno ? s->read_errno : EINVAL, "decompress: %s",
+                         archive_error_string (s->outer) ? archive_error_string (s->outer) : "?");
+      return -1;
+    }
+  if (n == 0)
+    s->outer_eof = true;
+  else if (EVP_DigestUpdate (s->dmd, s->dbuf, (size_t) n) != 1)
+    s->md_failed = true;
   return n;
 }
 
@@ -613,14 +644,17 @@ read_layer (struct za_unpack *u, struct src *s, struct za_err **err)
   if (!a)
     return oom (err);
   /* gzip and zstd are the compressions OCI layers may use; naming them
-     keeps libarchive's external-program filters out of reach.  */
-  if (archive_read_support_filter_gzip (a) < ARCHIVE_WARN
-      || archive_read_support_filter_zstd (a) < ARCHIVE_WARN
+     keeps libarchive's external-program filters out of reach.  With a
+     diff_id to check, the outer reader decompresses and this one reads
+     plain tar.  */
+  if ((!s->outer
+       && (archive_read_support_filter_gzip (a) < ARCHIVE_WARN
+           || archive_read_support_filter_zstd (a) < ARCHIVE_WARN))
       || archive_read_support_format_tar (a) < ARCHIVE_WARN
       || archive_read_support_format_gnutar (a) < ARCHIVE_WARN
       || archive_read_support_format_empty (a) < ARCHIVE_WARN)
     return za_err_set (err, ENOMEM, "%s: libarchive setup failed: %s", u->blob, aerr (a));
-  if (archive_read_open (a, s, NULL, src_read, NULL) != ARCHIVE_OK)
+  if (archive_read_open (a, s, NULL, s->outer ? diff_read : src_read, NULL) != ARCHIVE_OK)
     return za_err_set (err, s->read_errno ? s->read_errno : ZA_EINPUT, "%s: %s", u->blob,
                        aerr (a));
   while (rc == 0)
@@ -642,29 +676,88 @@ read_layer (struct za_unpack *u, struct src *s, struct za_err **err)
   return rc;
 }
 
-int
-za_unpack_layer (struct za_unpack *u, int layout_fd, const struct za_desc *d, const char *role,
-                 struct za_err **warn, struct za_err **err)
+/* The decompressing reader in front of the tar reader (diff_id check).  */
+static int
+open_outer (struct za_unpack *u, struct src *s, struct za_err **err)
+{
+  struct archive_entry *e;
+  int r;
+  if (!(s->outer = archive_read_new ()))
+    return oom (err);
+  if (archive_read_support_filter_gzip (s->outer) < ARCHIVE_WARN
+      || archive_read_support_filter_zstd (s->outer) < ARCHIVE_WARN
+      || archive_read_support_format_raw (s->outer) < ARCHIVE_WARN
+      || archive_read_support_format_empty (s->outer) < ARCHIVE_WARN)
+    return za_err_set (err, ENOMEM, "%s: libarchive setup failed: %s", u->blob, aerr (s->outer));
+  if (archive_read_open (s->outer, s, NULL, src_read, NULL) != ARCHIVE_OK)
+    return za_err_set (err, s->read_errno ? s->read_errno : ZA_EINPUT, "%s: %s", u->blob,
+                       aerr (s->outer));
+  r = archive_read_next_header (s->outer, &e);
+  if (r == ARCHIVE_EOF)
+    s->outer_eof = true; /* an empty blob: an empty tar stream */
+  else if (r < ARCHIVE_WARN)
+    return za_err_set (err, s->read_errno ? s->read_errno : ZA_EINPUT, "%s: %s", u->blob,
+                       aerr (s->outer));
+  return 0;
+}
+
+/* Finish DMD and compare it with DIFF_HEX.  */
+static int
+diff_check (struct src *s, const char *diff_hex, const char *name, struct za_err **err)
+{
+  struct za_desc dd = { 0 };
+  cleanup_free char *what = NULL;
+  /* whatever the tar reader left (padding after the end marker) counts */
+  while (!s->outer_eof && !s->outer_failed)
+    {
+      la_ssize_t n = archive_read_data (s->outer, s->dbuf, sizeof s->dbuf);
+      if (n < 0)
+        s->outer_failed = true;
+      else if (n == 0)
+        s->outer_eof = true;
+      else if (EVP_DigestUpdate (s->dmd, s->dbuf, (size_t) n) != 1)
+        s->md_failed = true;
+    }
+  if (s->outer_failed)
+    return za_err_set (err, ZA_EINPUT, "%s: cannot decompress: %s", name,
+                       archive_error_string (s->outer) ? archive_error_string (s->outer) : "?");
+  snprintf (dd.hex, sizeof dd.hex, "%s", diff_hex);
+  if (asprintf (&what, "%s (uncompressed, diff_id sha256:%s)", name, diff_hex) < 0)
+    return oom (err);
+  return za_digest_check (s->dmd, &dd, what, err);
+}
+
+static int
+unpack_layer (struct za_unpack *u, int layout_fd, const struct za_desc *d, const char *diff_hex,
+              const char *role, struct za_err **warn, struct za_err **err)
 {
   cleanup_free char *name = za_blob_name (d, role);
   cleanup_free struct src *s = NULL;
-  cleanup_md EVP_MD_CTX *md = NULL;
+  cleanup_md EVP_MD_CTX *md = NULL, *dmd = NULL;
+  cleanup_archive_read struct archive *outer = NULL;
   cleanup_close int fd = -1;
   cleanup_err struct za_err *lerr = NULL;
   int rc;
 
   if (!name)
     return oom (err);
-  if (za_blob_open (layout_fd, d, name, &fd, err) < 0 || za_digest_init (&md, err) < 0)
+  if (za_blob_open (layout_fd, d, name, &fd, err) < 0 || za_digest_init (&md, err) < 0
+      || (diff_hex && za_digest_init (&dmd, err) < 0))
     return -1;
   if (!(s = calloc (1, sizeof *s)))
     return oom (err);
   s->fd = fd;
   s->md = md;
+  s->dmd = dmd;
   s->left = d->size;
   layer_reset (u);
   u->blob = name;
-  rc = read_layer (u, s, &lerr);
+  rc = diff_hex ? open_outer (u, s, &lerr) : 0;
+  outer = s->outer;
+  if (rc == 0)
+    rc = read_layer (u, s, &lerr);
+  if (rc == 0 && diff_hex && diff_check (s, diff_hex, name, &lerr) < 0)
+    rc = -1;
 
   /* The rest of the blob (tar padding, trailing bytes) counts too.  A
      digest mismatch or a short read explains any failure above better
@@ -702,4 +795,25 @@ za_unpack_layer (struct za_unpack *u, int layout_fd, const struct za_desc *d, co
     }
   layer_reset (u);
   return rc < 0 ? -1 : 0;
+}
+
+int
+za_unpack_layer (struct za_unpack *u, int layout_fd, const struct za_desc *d, const char *role,
+                 struct za_err **warn, struct za_err **err)
+{
+  return unpack_layer (u, layout_fd, d, NULL, role, warn, err);
+}
+
+int
+za_unpack_layer_diff (struct za_unpack *u, int layout_fd, const struct za_desc *d,
+                      const char *diff_hex, const char *role, struct za_err **warn,
+                      struct za_err **err)
+{
+  return unpack_layer (u, layout_fd, d, diff_hex, role, warn, err);
+}
+
+void
+za_unpack_set_diff (struct za_unpack *u)
+{
+  u->diff = true;
 }

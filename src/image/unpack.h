@@ -70,4 +70,22 @@ void za_unpack_free (struct za_unpack *u);
 int za_unpack_layer (struct za_unpack *u, int layout_fd, const struct za_desc *d,
                      const char *role, struct za_err **warn, struct za_err **err);
 
+/* Diff mode, for the layer store: U's directory gets one layer alone (an
+   overlayfs lower dir).  A whiteout `.wh.NAME` becomes an overlay
+   whiteout (a 0:0 character device NAME; mknod of one needs no
+   privilege since Linux 5.8) unless this layer itself wrote NAME, and an
+   opaque marker `.wh..wh..opq` sets trusted.overlay.opaque=y on its
+   directory (user.overlay.opaque when not root: such a store is mounted
+   with userxattr).  Nothing of lower layers is there to remove.  */
+void za_unpack_set_diff (struct za_unpack *u);
+
+/* za_unpack_layer, also checking the uncompressed tar stream against
+   DIFF_HEX (the sha256 hex of the image config's rootfs.diff_ids entry),
+   in the same single pass: the layer store keys a layer by its chain
+   id, which is computed from diff_ids, so a layer whose content does not
+   match its diff_id must never be stored under that key.  */
+int za_unpack_layer_diff (struct za_unpack *u, int layout_fd, const struct za_desc *d,
+                          const char *diff_hex, const char *role, struct za_err **warn,
+                          struct za_err **err);
+
 #endif

@@ -39,6 +39,9 @@ struct za_unpack
 {
   int rootfd;
   bool root; /* running as root: owners and xattrs are restored */
+  /* diff mode (za_unpack_set_diff): one layer alone in its own directory,
+     whiteouts written as overlayfs reads them instead of applied */
+  bool diff;
   struct za_unpack_limits lim;
   uint64_t bytes, entries; /* so far, all layers */
   const char *blob;        /* "blob sha256:… (layer 2 of 3)" for messages */

@@ -8,7 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <linux/mount.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -17,6 +22,8 @@
 #include <unistd.h>
 
 #include "bundle/write.h"
+#include "image/store.h"
+#include "util/strv.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -38,14 +45,62 @@ overlay_safe (const char *p)
   return !strpbrk (p, ",:\\");
 }
 
+/* LOWERS ("a:b:c", top first) split into its dirs.  */
 static int
-mount_overlay (const char *lower, const char *dir, const char *target)
+split_lowers (const char *lowers, struct za_strv *out)
+{
+  cleanup_free char *copy = strdup (lowers);
+  char *save = NULL;
+  if (!copy)
+    return -1;
+  for (char *p = strtok_r (copy, ":", &save); p; p = strtok_r (NULL, ":", &save))
+    if (za_strv_push (out, p) < 0)
+      return -1;
+  return out->n ? 0 : -1;
+}
+
+/* The new mount API takes the lower dirs one at a time ("lowerdir+",
+   Linux 6.8), so an image of any number of layers fits: the old option
+   string is bounded by a page.  -1 with errno EINVAL when the kernel
+   lacks it.  */
+static int
+mount_overlay_fsconfig (const struct za_strv *lowers, const char *dir, const char *target)
+{
+  cleanup_close int fs = -1, mnt = -1;
+  cleanup_free char *upper = NULL, *work = NULL;
+  if (asprintf (&upper, "%s/diff", dir) < 0 || asprintf (&work, "%s/work", dir) < 0)
+    return -1;
+  fs = (int) syscall (SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+  if (fs < 0)
+    return -1;
+  for (size_t i = 0; i < lowers->n; i++)
+    if (syscall (SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir+", lowers->v[i], 0) < 0)
+      return -1;
+  if (syscall (SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0
+      || syscall (SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0
+      || syscall (SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    return -1;
+  mnt = (int) syscall (SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+  if (mnt < 0)
+    return -1;
+  return (int) syscall (SYS_move_mount, mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+}
+
+static int
+mount_overlay (const char *lower, const struct za_strv *lowers, const char *dir, const char *target)
 {
   cleanup_free char *opts = NULL;
-  if (geteuid () != 0 || !overlay_safe (lower) || !overlay_safe (dir))
+  if (geteuid () != 0 || !overlay_safe (dir))
     return -1;
+  for (size_t i = 0; i < lowers->n; i++)
+    if (!overlay_safe (lowers->v[i]))
+      return -1;
+  if (mount_overlay_fsconfig (lowers, dir, target) == 0)
+    return 0;
   if (asprintf (&opts, "lowerdir=%s,upperdir=%s/diff,workdir=%s/work", lower, dir, dir) < 0)
     return -1;
+  if (strlen (opts) >= (size_t) sysconf (_SC_PAGESIZE))
+    return -1; /* too many layers for the option string: the copy */
   return mount ("overlay", target, "overlay", 0, opts);
 }
 
@@ -81,13 +136,67 @@ copy_tree (const char *from, const char *to, struct za_err **err)
   return 0;
 }
 
-int
-za_layer_create (const char *image_rootfs, const char *dir, char **rootfs_out, struct za_err **err)
+/* The copy of a stack of store layers (overlay lower dirs, whiteouts in
+   overlay form): bottom up, each layer's whiteouts and opaque dirs
+   remove what is below before its files are copied over, and the
+   whiteout devices themselves are removed after.  The layers are the
+   store's (trusted); nftw walks them, never the rootfs.  */
+static const char *copy_layer_dir, *copy_rootfs;
+static int copy_pass; /* 0: remove what is hidden, 1: remove the whiteouts */
+
+static bool
+is_whiteout (const struct stat *st)
 {
-  cleanup_free char *rootfs = NULL, *sub = NULL;
+  return S_ISCHR (st->st_mode) && st->st_rdev == makedev (0, 0);
+}
+
+static int
+copy_visit (const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+  cleanup_free char *dst = NULL;
+  char v[2];
+  bool opaque;
+  (void) type;
+  if (ftw->level == 0)
+    return 0;
+  if (asprintf (&dst, "%s/%s", copy_rootfs, path + strlen (copy_layer_dir) + 1) < 0)
+    return -1;
+  opaque = S_ISDIR (st->st_mode)
+           && (lgetxattr (path, "trusted.overlay.opaque", v, sizeof v) == 1
+               || lgetxattr (path, "user.overlay.opaque", v, sizeof v) == 1)
+           && v[0] == 'y';
+  if ((copy_pass == 0 && (is_whiteout (st) || opaque)) || (copy_pass == 1 && is_whiteout (st)))
+    za_rm_rf_at (AT_FDCWD, dst, NULL);
+  return 0;
+}
+
+static int
+copy_layers (const struct za_strv *lowers, const char *to, struct za_err **err)
+{
+  if (lowers->n == 1)
+    return copy_tree (lowers->v[0], to, err);
+  copy_rootfs = to;
+  for (size_t i = lowers->n; i-- > 0;)
+    {
+      copy_layer_dir = lowers->v[i];
+      copy_pass = 0;
+      if (nftw (lowers->v[i], copy_visit, 16, FTW_PHYS) < 0)
+        return za_err_sys (err, errno, "read layer `%s`", lowers->v[i]);
+      if (copy_tree (lowers->v[i], to, err) < 0)
+        return -1;
+      copy_pass = 1;
+      if (nftw (lowers->v[i], copy_visit, 16, FTW_PHYS) < 0)
+        return za_err_sys (err, errno, "read layer `%s`", lowers->v[i]);
+    }
+  return 0;
+}
+
+static int
+make_layer_dirs (const char *dir, struct za_err **err)
+{
   cleanup_free char *parent = strdup (dir);
   char *slash = parent ? strrchr (parent, '/') : NULL;
-  if (!parent || asprintf (&rootfs, "%s/rootfs", dir) < 0)
+  if (!parent)
     return za_err_set (err, ENOMEM, "out of memory");
   if (slash && slash != parent)
     {
@@ -100,35 +209,58 @@ za_layer_create (const char *image_rootfs, const char *dir, char **rootfs_out, s
   for (int i = 0; i < 3; i++)
     {
       static const char *const names[] = { "diff", "work", "rootfs" };
-      free (sub);
-      sub = NULL;
+      cleanup_free char *sub = NULL;
       if (asprintf (&sub, "%s/%s", dir, names[i]) < 0)
-        {
-          za_layer_remove (dir, NULL);
-          return za_err_set (err, ENOMEM, "out of memory");
-        }
+        return za_err_set (err, ENOMEM, "out of memory");
       if (mkdir (sub, i == 2 ? 0755 : 0700) < 0)
-        {
-          int e = errno;
-          za_layer_remove (dir, NULL);
-          return za_err_set (err, e, "create `%s`: %s", sub, strerror (e));
-        }
+        return za_err_set (err, errno, "create `%s`: %s", sub, strerror (errno));
     }
-  /* The overlay's root takes its owner and mode from the upper dir: give
-     it the image's, or a 0700 "/" locks out every non-root user.  */
+  return 0;
+}
+
+/* IMAGE_ROOTFS is one cached tree, or the store's lower dirs of an image
+   ("a:b:c", top first).  */
+int
+za_layer_create (const char *image_rootfs, const char *dir, char **rootfs_out, struct za_err **err)
+{
+  cleanup_free char *rootfs = NULL, *sub = NULL;
+  cleanup_strv struct za_strv lowers = { 0 };
+  cleanup_close int hold = -1;
+  struct stat st;
+  if (asprintf (&rootfs, "%s/rootfs", dir) < 0 || split_lowers (image_rootfs, &lowers) < 0)
+    return za_err_set (err, ENOMEM, "out of memory");
+  /* The store keeps these layers while we hold it: prune and rmi wait
+     until the lowers file below says a container uses them.  */
+  if (lowers.n > 1 || strstr (image_rootfs, "/images/layers/"))
+    if (za_store_hold (image_rootfs, &hold, err) < 0)
+      return -1;
+  if (make_layer_dirs (dir, err) < 0)
+    {
+      za_layer_remove (dir, NULL);
+      return -1;
+    }
+  /* What prune must keep while this container lives.  */
   {
-    struct stat st;
-    free (sub);
-    sub = NULL;
-    if (stat (image_rootfs, &st) < 0 || asprintf (&sub, "%s/diff", dir) < 0 || chmod (sub, st.st_mode & 07777) < 0
-        || chown (sub, st.st_uid, st.st_gid) < 0)
+    cleanup_close int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0
+        || za_write_file_atomic_at (dfd, ZA_STORE_LOWERS_FILE, image_rootfs, strlen (image_rootfs), 0600, err) < 0)
       {
-        int e = errno;
+        if (dfd < 0)
+          za_err_sys (err, errno, "open `%s`", dir);
         za_layer_remove (dir, NULL);
-        return za_err_set (err, e, "prepare `%s/diff`: %s", dir, strerror (e));
+        return za_err_wrap (err, "record the lower dirs of `%s`", dir);
       }
   }
-  if (mount_overlay (image_rootfs, dir, rootfs) < 0 && copy_tree (image_rootfs, rootfs, err) < 0)
+  /* The overlay's root takes its owner and mode from the upper dir: give
+     it the image's, or a 0700 "/" locks out every non-root user.  */
+  if (stat (lowers.v[0], &st) < 0 || asprintf (&sub, "%s/diff", dir) < 0 || chmod (sub, st.st_mode & 07777) < 0
+      || chown (sub, st.st_uid, st.st_gid) < 0)
+    {
+      int e = errno;
+      za_layer_remove (dir, NULL);
+      return za_err_set (err, e, "prepare `%s/diff`: %s", dir, strerror (e));
+    }
+  if (mount_overlay (image_rootfs, &lowers, dir, rootfs) < 0 && copy_layers (&lowers, rootfs, err) < 0)
     {
       za_layer_remove (dir, NULL);
       return -1;

@@ -121,8 +121,8 @@ printf 'version: v1\ndeployment: runtest\nservices:\n  x:\n    image: {name: bus
 run "$ZAGENT" run -f "$WORK/bad.yaml" --rootfs "$R"
 expect_rc "bad spec exits 2" 2
 check "nothing left after a bad spec" no_leftovers x-rep-1
-run "$ZAGENT" run -f "$WORK/a.yaml"
-expect_rc "run without --rootfs/--image exits 2" 2
+run "$ZAGENT" run -f "$WORK/a.yaml" --pull never
+expect_rc "run of the spec's image, not stored, with --pull never exits 2" 2
 run "$ZAGENT" run -f "$WORK/a.yaml" --rootfs "$R" --runtime no-such-runtime
 expect_rc "unknown runtime exits 2" 2
 
