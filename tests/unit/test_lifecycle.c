@@ -793,8 +793,10 @@ test_hung_runtime (void **state)
   assert_err (&err, false, "no answer");
   assert_intact (f, ID1);
 
-  /* rm -f removes nothing; stop fails instead of hanging */
+  /* rm -f removes nothing; stop fails instead of hanging (rm -f asks
+     the runtime's delete --force directly: that one hangs too) */
   setenv ("ZAGENT_RUNTIME_TIMEOUT", "300ms", 1); /* the rest, faster */
+  setenv ("FAKE_RT_HANG", "state,delete", 1);
   t0 = now_s ();
   assert_int_equal (zagent_container_remove (ID1, true, &err), -1);
   assert_err (&err, false, "no answer");
@@ -805,7 +807,7 @@ test_hung_runtime (void **state)
     fail_msg ("remove + stop took %.1f s with a 300 ms runtime timeout", dt);
   assert_intact (f, ID1);
   assert_true (alive (pid));
-  assert_int_equal (count_calls (f, "delete"), 0);
+  assert_int_equal (count_calls (f, "delete --force " ID1), 1); /* asked, never answered */
   assert_int_equal (count_calls (f, "kill"), 0);
 
   /* answering again: removed */
@@ -835,10 +837,13 @@ test_remove (void **state)
   assert_int_equal (count_calls (f, "delete"), 0);
   assert_int_equal (count_calls (f, "kill"), 0);
 
-  /* forced: killed, then everything removed */
+  /* forced: one runtime call, delete --force, kills and deletes; then
+     everything removed */
   assert_int_equal (zagent_container_remove (ID1, true, &err), 0);
   assert_null (err);
-  assert_int_equal (count_calls (f, "kill --all " ID1 " 9"), 1);
+  assert_int_equal (count_calls (f, "delete --force " ID1), 1);
+  assert_int_equal (count_calls (f, "state " ID1), 1); /* only the refused rm above asked */
+  assert_int_equal (count_calls (f, "kill"), 0);
   assert_killed (pid);
   assert_no_trace (f, ID1);
 
