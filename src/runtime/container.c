@@ -314,9 +314,9 @@ za_container_undo_id (const char *id, struct za_err **err)
   struct za_cstate cs = { 0 };
   cleanup_close int lock = -1;
   int ret = 0;
-  if (za_state_lock (id, ZA_LOCK_WAIT_NS, &lock, err) < 0)
+  if (za_state_lock_existing (id, ZA_LOCK_WAIT_NS, &lock, err) < 0)
     return -1;
-  if (za_state_exists (id) && (za_state_load (id, &cs, err) < 0 || za_container_undo (&cs, err) < 0))
+  if (lock >= 0 && za_state_exists (id) && (za_state_load (id, &cs, err) < 0 || za_container_undo (&cs, err) < 0))
     ret = -1;
   za_cstate_clear (&cs);
   return ret;
@@ -438,7 +438,11 @@ za_container_remove (const char *id, bool force, struct za_err **err)
   /* Check the id before the lock creates anything in its name.  */
   if (!za_state_exists (id))
     return za_err_set (err, ZA_EINPUT, "no such container `%s`", id);
-  if (za_state_lock (id, ZA_LOCK_WAIT_NS, &lock, err) < 0 || za_state_load (id, &cs, err) < 0)
+  if (za_state_lock_existing (id, ZA_LOCK_WAIT_NS, &lock, err) < 0)
+    return -1;
+  if (lock < 0)
+    return za_err_set (err, ZA_EINPUT, "no such container `%s`", id); /* removed meanwhile */
+  if (za_state_load (id, &cs, err) < 0)
     return -1;
   /* An interrupted creation (its creator died: we hold the lock) has
      nothing to stop; undo what it made.  Forced, the runtime's `delete
