@@ -102,16 +102,17 @@ static void
 on_signal (struct run_ctx *x)
 {
   struct signalfd_siginfo si;
-  while (read (x->r->signal_fd, &si, sizeof si) == (ssize_t) sizeof si)
-    {
-      int sig = (int) si.ssi_signo;
-      if (sig == SIGCHLD || sig <= 0 || sig >= 64)
-        continue;
-      if (x->r->started)
-        send_to_init (x, sig);
-      else
-        x->pending |= 1ull << sig;
-    }
+  int sig;
+  /* One per wake-up: the caller's signalfd may be blocking.  */
+  if (read (x->r->signal_fd, &si, sizeof si) != (ssize_t) sizeof si)
+    return;
+  sig = (int) si.ssi_signo;
+  if (sig == SIGCHLD || sig <= 0 || sig >= 64)
+    return;
+  if (x->r->started)
+    send_to_init (x, sig);
+  else
+    x->pending |= 1ull << sig;
 }
 
 static void
