@@ -225,8 +225,11 @@ reserve_new (const zagent_spec *spec, const zagent_options *o, const zagent_runt
       free (c);
       return -1;
     }
-  /* A bundle dir that was there before is not ours to remove on failure.  */
+  /* A bundle dir that was there before (zagent bundle made it) is not
+     ours to remove, on failure or at the end.  */
   *bundle_existed = lstat (c->cs.bundle, &st) == 0;
+  if (*bundle_existed)
+    c->cs.keep_bundle = true;
   /* The record comes first: a call after a kill at any later point finds
      what to undo.  */
   if (za_state_save (&c->cs, err) < 0)

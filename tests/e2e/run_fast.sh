@@ -152,6 +152,10 @@ run Z -d -f "$WORK/d.yaml" --rootfs "$R" -b "$ZLAYER_DATA_DIR/bundles/rf-rep-1"
 pid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$ZLAYER_DATA_DIR/run/containers/rfd-rep-1/state.json" 2>/dev/null)
 check "a stale pid file in a kept bundle is not taken for the new container's" test "${pid:-1}" != 1
 "$ZAGENT" rm -f rfd-rep-1 >/dev/null 2>&1
+check "a bundle that was there before run is left in place" test -f "$ZLAYER_DATA_DIR/bundles/rf-rep-1/config.json"
+run Z -f "$WORK/t.yaml" --rootfs "$R" -- sh -c 'exit 0'
+check "... also by a foreground run into it" test -f "$ZLAYER_DATA_DIR/bundles/rf-rep-1/config.json"
+"$ZAGENT" cleanup -b "$ZLAYER_DATA_DIR/bundles/rf-rep-1"
 
 # ---- crun (where it works: cgroup v1 only, in its own mount namespace) -----------
 if command -v crun >/dev/null && unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; true' 2>/dev/null; then
