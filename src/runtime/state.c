@@ -61,8 +61,6 @@ za_state_save (const struct za_cstate *s, struct za_err **err)
     return za_err_set (err, ZA_EINPUT, "invalid container id `%s`", s->id);
   if (!base || asprintf (&dir, "%s/%s", base, s->id) < 0)
     return za_err_set (err, ENOMEM, "out of memory");
-  if (za_mkdir_p (dir, 0700, err) < 0)
-    return -1;
   j = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:b, s:b, s:b, s:i, s:s?}", "id", s->id,
                  "runtime", s->runtime_name, "runtimePath", s->runtime_path, "runtimeRoot", s->runtime_root,
                  "bundle", s->bundle, "pid", (int) s->pid, "created", (json_int_t) s->created,
@@ -72,7 +70,15 @@ za_state_save (const struct za_cstate *s, struct za_err **err)
   json_decref (j);
   if (!text)
     return za_err_set (err, ENOMEM, "out of memory");
+  /* The record's lock made the dir: make it only when it is missing
+     (one open instead of a mkdir per path component, twice per run).  */
   dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 && errno == ENOENT)
+    {
+      if (za_mkdir_p (dir, 0700, err) < 0)
+        return -1;
+      dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
   if (dfd < 0)
     return za_err_set (err, errno, "open `%s`: %s", dir, strerror (errno));
   /* A record describes processes, which a reboot ends: the run dir is a
