@@ -162,6 +162,14 @@ wait_runtime (struct run_ctx *x, uint64_t deadline, struct za_err **err)
         drain_inotify (x->ino);
       if (!r->started && mark_started (x, true, err) < 0)
         return -1;
+      if (r->started && x->ino >= 0)
+        {
+          /* Closing an inotify instance waits for an RCU grace period
+             (up to a few ms): now, while the container runs, not in the
+             teardown.  */
+          close (x->ino);
+          x->ino = -1;
+        }
       if (p[1].revents & POLLIN)
         on_signal (x);
       reap (x);
