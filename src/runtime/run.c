@@ -216,7 +216,7 @@ outcome (struct run_ctx *x, struct za_err **err)
       kill_orphan (x);
       r->status = e ? e : ZA_RUN_FAILED;
       r->shown = !r->detach;
-      return za_err_set (err, ZA_EINPUT, "%s run: %s", x->rt->name, msg);
+      return za_err_set (err, ZA_EINPUT, "%s", za_runtime_say (x->rt, "run", msg));
     }
   if (!r->started)
     {

@@ -289,8 +289,21 @@ za_runtime_failed (const struct za_runtime *rt, const char *verb, int st, const 
     /* Killed from outside: says nothing about the container.  */
     return za_err_set (err, EINTR, "%s %s: killed by %s", rt->name, verb, strsignal (WTERMSIG (st)));
   if (msg)
-    return za_err_set (err, ZA_EINPUT, "%s %s: %s", rt->name, verb, msg);
+    return za_err_set (err, ZA_EINPUT, "%s", za_runtime_say (rt, verb, msg));
   return za_err_set (err, ZA_EINPUT, "%s %s: failed with exit status %d", rt->name, verb, WEXITSTATUS (st));
+}
+
+const char *
+za_runtime_say (const struct za_runtime *rt, const char *verb, const char *msg)
+{
+  static __thread char buf[4096];
+  size_t n = strlen (rt->name);
+  /* runc's own messages already say "runc run failed: …".  */
+  if (!strncmp (msg, rt->name, n) && msg[n] == ' ')
+    snprintf (buf, sizeof buf, "%s", msg);
+  else
+    snprintf (buf, sizeof buf, "%s %s: %s", rt->name, verb, msg);
+  return buf;
 }
 
 char *

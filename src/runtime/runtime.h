@@ -64,6 +64,10 @@ void za_runtime_proc_clear (struct za_runtime_proc *p);
    one).  */
 int za_runtime_failed (const struct za_runtime *rt, const char *verb, int st, const char *logfile,
                        struct za_err **err);
+/* "RUNTIME VERB: MSG", or MSG alone when it already names the runtime
+   (runc: "runc run failed: …").  A thread-local buffer, valid until the
+   next call.  */
+const char *za_runtime_say (const struct za_runtime *rt, const char *verb, const char *msg);
 /* The last error the runtime wrote to LOGFILE, or NULL.  */
 char *za_runtime_log_error (const char *logfile);
 /* 127 when MSG (the runtime's error) says the container's command was

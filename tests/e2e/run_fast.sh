@@ -132,6 +132,11 @@ Z -f "$WORK/t.yaml" --rootfs "$R" -- sh -c 'exec sleep 30' >/dev/null 2>&1 & zp=
 for i in $(seq 100); do runc --root "$RTROOT" list -q 2>/dev/null | grep -qx rf-rep-1 && break; sleep 0.05; done
 sleep 0.2; runc --root "$RTROOT" kill rf-rep-1 KILL; wait $zp; rc=$?
 check "a SIGKILLed container: 128+9" test $rc = 137
+run Z -d -f "$WORK/t.yaml" --rootfs "$R" -- /nonexistent
+expect_rc "detached, a command not found: 127" 127
+check "... zagent says the runtime's error once (its own stderr is the log file)" \
+  test "$(grep -c 'nonexistent' <<<"$err")" = 1 -a "$(grep -c '^zagent: .*run failed' <<<"$err")" = 1
+check "nothing left after a detached command not found" no_leftovers rf-rep-1
 run "$ZAGENT" run --runtime /bin/false -f "$WORK/t.yaml" --rootfs "$R"
 expect_rc "a runtime that fails: 125" 125
 check "... one line" test "$(wc -l <<<"$err")" = 1
