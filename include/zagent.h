@@ -257,6 +257,29 @@ ZAGENT_PUBLIC int zagent_container_destroy (zagent_container *c, zagent_error **
    running; its record stays).  An unstarted container is destroyed.  */
 ZAGENT_PUBLIC void zagent_container_free (zagent_container *c);
 
+/* ---- one runtime process per container (issue 15) ---- */
+/* Statuses of zagent_container_run that are not the container's own
+   (podman's and Docker's convention for `run`).  */
+#define ZAGENT_RUN_FAILED 125        /* zagent or the runtime failed */
+#define ZAGENT_RUN_CANNOT_INVOKE 126 /* the command cannot be executed */
+#define ZAGENT_RUN_NOT_FOUND 127     /* the command was not found */
+/* Reserve, write the record, make the rootfs and bundle as
+   zagent_container_create, then run the container with one runtime
+   process (`RUNTIME run`, or `run --detach` with ZAGENT_CONTAINER_DETACH)
+   with STDIO (NULL = ours).  Foreground: forward the signals read from
+   SIGNAL_FD (a signalfd, or -1; SIGCHLD is not forwarded) to the
+   container's init once it runs, wait for it, remove everything; 0 and
+   *STATUS = its exit status (128+signal).  Detached: 0 once it runs (its
+   record stays for ps, stop, rm).  On failure everything this call made
+   is undone and *STATUS is ZAGENT_RUN_FAILED, or _NOT_FOUND /
+   _CANNOT_INVOKE when the runtime could not exec the command; -2 instead
+   of -1 when the runtime itself already wrote its error to STDIO's
+   stderr (print it again only if that is not where you print).  */
+ZAGENT_PUBLIC int zagent_container_run (const zagent_spec *spec, const zagent_options *o,
+                                        const zagent_runtime *rt, const char *bundle_dir, unsigned flags,
+                                        const int stdio[3], int signal_fd, int *status,
+                                        zagent_error **warnings, zagent_error **err);
+
 /* What zagent knows of a container id: its record and the runtime's
    status.  */
 typedef struct zagent_record zagent_record;

@@ -17,6 +17,7 @@
 
 #include "bundle/write.h"
 #include "runtime/container.h"
+#include "runtime/run.h"
 #include "runtime/runtime.h"
 #include "runtime/state.h"
 #include "util/cleanup.h"
@@ -133,17 +134,19 @@ undo_created (zagent_container *c, bool bundle_made, struct za_err **err)
   return ret;
 }
 
-/* Bundle, logs and the runtime's create, with the id reserved and the
-   record written.  */
+/* The container's files, with the id reserved and the record written:
+   its own rootfs over an image, the bundle, and for a detached one the
+   log files that become its stdout and stderr (FDS, OUT_FD, ERR_FD).  */
 static int
-create_in_runtime (zagent_container *c, const zagent_spec *spec, const zagent_options *o,
-                   const struct za_runtime *rt, unsigned flags, const int stdio[3], bool *bundle_made,
-                   zagent_error **warnings, struct za_err **err)
+prepare_files (zagent_container *c, const zagent_spec *spec, const zagent_options *o, unsigned flags,
+               const int stdio[3], int fds[3], int *out_fd, int *err_fd, bool *bundle_made,
+               zagent_error **warnings, struct za_err **err)
 {
-  cleanup_free char *rootfs = NULL, *made = NULL, *pidfile = NULL;
-  cleanup_close int out_fd = -1, err_fd = -1;
-  int fds[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
+  cleanup_free char *rootfs = NULL, *made = NULL;
 
+  fds[0] = STDIN_FILENO;
+  fds[1] = STDOUT_FILENO;
+  fds[2] = STDERR_FILENO;
   if (o->image_rootfs)
     {
       /* The container writes to its own layer, never to the cache.  */
@@ -151,7 +154,7 @@ create_in_runtime (zagent_container *c, const zagent_spec *spec, const zagent_op
         return -1;
     }
   if (stdio)
-    memcpy (fds, stdio, sizeof fds);
+    memcpy (fds, stdio, 3 * sizeof *fds);
   if (za_api_bundle_create (spec, o, rootfs ? rootfs : o->rootfs, c->cs.bundle, &made, warnings, err) < 0)
     return -1;
   *bundle_made = true;
@@ -159,15 +162,34 @@ create_in_runtime (zagent_container *c, const zagent_spec *spec, const zagent_op
     {
       /* A detached container must not hold our stdout (a caller reading
          it to the end would wait for the container).  */
-      out_fd = za_bundle_open_log (c->cs.bundle, "stdout.log", err);
-      if (out_fd < 0 || (err_fd = za_bundle_open_log (c->cs.bundle, "stderr.log", err)) < 0)
+      *out_fd = za_bundle_open_log (c->cs.bundle, "stdout.log", err);
+      if (*out_fd < 0 || (*err_fd = za_bundle_open_log (c->cs.bundle, "stderr.log", err)) < 0)
         return -1;
       fds[0] = -1;
-      fds[1] = out_fd;
-      fds[2] = err_fd;
+      fds[1] = *out_fd;
+      fds[2] = *err_fd;
     }
+  /* Between the bundle and the runtime: the place for what must exist
+     before the container starts (and be named in the record, so that
+     za_container_undo removes it).  */
   if (flags & ZAGENT_CONTAINER_REAP)
     prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  return 0;
+}
+
+/* Bundle, logs and the runtime's create, with the id reserved and the
+   record written.  */
+static int
+create_in_runtime (zagent_container *c, const zagent_spec *spec, const zagent_options *o,
+                   const struct za_runtime *rt, unsigned flags, const int stdio[3], bool *bundle_made,
+                   zagent_error **warnings, struct za_err **err)
+{
+  cleanup_free char *pidfile = NULL;
+  cleanup_close int out_fd = -1, err_fd = -1;
+  int fds[3];
+
+  if (prepare_files (c, spec, o, flags, stdio, fds, &out_fd, &err_fd, bundle_made, warnings, err) < 0)
+    return -1;
   if (asprintf (&pidfile, "%s/init.pid", c->cs.bundle) < 0)
     return za_err_set (err, ENOMEM, "out of memory");
   if (za_runtime_create (rt, c->cs.id, c->cs.bundle, pidfile, fds, err) < 0
@@ -177,15 +199,14 @@ create_in_runtime (zagent_container *c, const zagent_spec *spec, const zagent_op
   return za_state_save (&c->cs, err);
 }
 
-int
-zagent_container_create (const zagent_spec *spec, const zagent_options *o, const zagent_runtime *rt,
-                         const char *bundle_dir, unsigned flags, const int stdio[3], zagent_container **out,
-                         zagent_error **warnings, zagent_error **err)
+/* Reserve the id and write the record: C, ready for its files.  */
+static int
+reserve_new (const zagent_spec *spec, const zagent_options *o, const zagent_runtime *rt, const char *bundle_dir,
+             unsigned flags, zagent_container **out, bool *bundle_existed, struct za_err **err)
 {
   cleanup_free char *id = NULL;
   zagent_container *c = NULL;
   unsigned long long grace = 0;
-  bool bundle_made = false, bundle_existed;
   struct stat st;
 
   *out = NULL;
@@ -204,17 +225,102 @@ zagent_container_create (const zagent_spec *spec, const zagent_options *o, const
       free (c);
       return -1;
     }
-  /* A bundle dir that was there before is not ours to remove on failure.  */
-  bundle_existed = lstat (c->cs.bundle, &st) == 0;
+  /* A bundle dir that was there before (zagent bundle made it) is not
+     ours to remove, on failure or at the end.  */
+  *bundle_existed = lstat (c->cs.bundle, &st) == 0;
+  if (*bundle_existed)
+    c->cs.keep_bundle = true;
   /* The record comes first: a call after a kill at any later point finds
      what to undo.  */
-  if (za_state_save (&c->cs, err) < 0
-      || create_in_runtime (c, spec, o, &rt->rt, flags, stdio, &bundle_made, warnings, err) < 0)
+  if (za_state_save (&c->cs, err) < 0)
     {
       struct za_err *e = NULL;
-      if (undo_created (c, bundle_made && !bundle_existed, &e) < 0)
+      undo_created (c, false, &e);
+      za_err_free (&e);
+      return -1;
+    }
+  *out = c;
+  return 0;
+}
+
+/* Undo a creation that failed, the cleanup's errors as warnings.  */
+static void
+undo_failed (zagent_container *c, bool bundle_ours, zagent_error **warnings)
+{
+  struct za_err *e = NULL;
+  if (undo_created (c, bundle_ours, &e) < 0)
+    za_err_wrap_all (&e, "cleanup");
+  za_err_append (warnings, &e);
+}
+
+_Static_assert (ZA_RUN_FAILED == ZAGENT_RUN_FAILED && ZA_RUN_CANNOT_INVOKE == ZAGENT_RUN_CANNOT_INVOKE
+                    && ZA_RUN_NOT_FOUND == ZAGENT_RUN_NOT_FOUND, "one convention");
+
+int
+zagent_container_run (const zagent_spec *spec, const zagent_options *o, const zagent_runtime *rt,
+                      const char *bundle_dir, unsigned flags, const int stdio[3], int signal_fd, int *status,
+                      zagent_error **warnings, zagent_error **err)
+{
+  zagent_container *c = NULL;
+  cleanup_close int out_fd = -1, err_fd = -1;
+  bool bundle_made = false, bundle_existed = false, detach = flags & ZAGENT_CONTAINER_DETACH;
+  struct za_run r = { .detach = detach, .reap = (flags & ZAGENT_CONTAINER_REAP) && !detach,
+                      .signal_fd = signal_fd };
+  int fds[3], ret;
+
+  *status = ZA_RUN_FAILED;
+  if (reserve_new (spec, o, rt, bundle_dir, flags, &c, &bundle_existed, err) < 0)
+    return -1;
+  if (prepare_files (c, spec, o, flags, stdio, fds, &out_fd, &err_fd, &bundle_made, warnings, err) < 0)
+    {
+      undo_failed (c, bundle_made && !bundle_existed, warnings);
+      return -1;
+    }
+  r.cs = &c->cs;
+  r.lock = &c->lock;
+  r.fds = fds;
+  ret = za_container_run (&r, err);
+  *status = r.status;
+  if (ret == 0 && detach)
+    {
+      /* Running: its record stays for ps, stop and rm.  */
+      za_cstate_clear (&c->cs);
+      free (c);
+      return 0;
+    }
+  if (c->lock >= 0)
+    /* Never handed over (it failed, or ended before we saw it run).  */
+    undo_failed (c, bundle_made && !bundle_existed, warnings);
+  else
+    {
+      struct za_err *e = NULL;
+      /* Another process (rm -f) may have removed it meanwhile: under the
+         lock, undo what the record still says.  */
+      if (za_container_undo_id (c->cs.id, &e) < 0)
         za_err_wrap_all (&e, "cleanup");
       za_err_append (warnings, &e);
+      za_cstate_clear (&c->cs);
+      free (c);
+    }
+  if (ret < 0)
+    return r.shown ? -2 : -1;
+  return 0;
+}
+
+int
+zagent_container_create (const zagent_spec *spec, const zagent_options *o, const zagent_runtime *rt,
+                         const char *bundle_dir, unsigned flags, const int stdio[3], zagent_container **out,
+                         zagent_error **warnings, zagent_error **err)
+{
+  zagent_container *c = NULL;
+  bool bundle_made = false, bundle_existed = false;
+
+  *out = NULL;
+  if (reserve_new (spec, o, rt, bundle_dir, flags, &c, &bundle_existed, err) < 0)
+    return -1;
+  if (create_in_runtime (c, spec, o, &rt->rt, flags, stdio, &bundle_made, warnings, err) < 0)
+    {
+      undo_failed (c, bundle_made && !bundle_existed, warnings);
       return -1;
     }
   *out = c;

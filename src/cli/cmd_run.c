@@ -1,10 +1,10 @@
 /* zagent run, ps, stop, rm, state: containers over an OCI runtime, through
    the public container API (include/zagent.h).
 
-   `run` creates and starts the container as conmon does; zagent makes
-   itself a child subreaper, so the container's init (forked by `runtime
-   create`, which then exits) is re-parented to zagent: it can wait for
-   it, forward signals to it and reap it — no zombie is left behind.  */
+   `run` drives one runtime process (`RUNTIME run`, docs/run.md); zagent
+   makes itself a child subreaper, so whatever the runtime leaves (the
+   container's init if the runtime dies) is re-parented to zagent and
+   reaped: no zombie is left behind.  */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <jansson.h>
@@ -27,17 +27,28 @@ warn_errors (zagent_error **e, const char *prefix)
   zagent_error_free (e);
 }
 
-/* Create and start; a foreground run then waits, forwarding SIGINT,
-   SIGTERM and SIGHUP, and removes the container.  */
+/* The errors of a failed run, printed once: a runtime that already
+   wrote its message to our stderr (the container's) is not repeated
+   (RET -2), only what zagent adds (cleanup).  */
+static void
+run_errors (int ret, zagent_error **err)
+{
+  if (ret == -2)
+    zagent_error_free (err);
+  else
+    warn_errors (err, "");
+}
+
+/* Run the container with one runtime process; a foreground run forwards
+   SIGINT, SIGTERM and SIGHUP to it, waits, and removes it.  */
 static int
 run_container (struct build_cli *c, zagent_spec *spec, zagent_runtime *rt)
 {
-  zagent_container *ct = NULL;
   zagent_error *err = NULL, *warn = NULL;
   unsigned flags = (c->keep ? ZAGENT_CONTAINER_KEEP_BUNDLE : 0) | (c->detach ? ZAGENT_CONTAINER_DETACH : 0)
                    | ZAGENT_CONTAINER_REAP;
   sigset_t mask, old;
-  int sfd, status = 0, ret;
+  int sfd, status = ZAGENT_RUN_FAILED, ret;
 
   /* Block the forwarded signals before the container exists: one that
      arrives in between is then read from the signalfd, not lost.  */
@@ -47,35 +58,22 @@ run_container (struct build_cli *c, zagent_spec *spec, zagent_runtime *rt)
   sigaddset (&mask, SIGHUP);
   sigaddset (&mask, SIGCHLD);
   sigprocmask (SIG_BLOCK, &mask, &old);
-  sfd = signalfd (-1, &mask, SFD_CLOEXEC);
-  ret = zagent_container_create (spec, c->o, rt, c->bundle, flags, NULL, &ct, &warn, &err);
+  sfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  ret = zagent_container_run (spec, c->o, rt, c->bundle, flags, NULL, sfd, &status, &warn, &err);
+  run_errors (ret, &err);
   cli_print_warnings (&warn);
-  if (ret < 0 || zagent_container_start (ct, &err) < 0)
+  if (ret == 0 && c->detach)
     {
-      ret = cli_exit_for (err);
-      zagent_container_free (ct); /* undoes an unstarted one */
-      goto out;
+      char *id = NULL;
+      unsigned long long grace;
+      if (zagent_container_info (spec, c->o, &id, &grace, NULL) == 0)
+        printf ("%s\n", id);
+      free (id);
     }
-  if (c->detach)
-    {
-      printf ("%s\n", zagent_container_id (ct));
-      zagent_container_free (ct);
-      ret = 0;
-      goto out;
-    }
-  if (zagent_container_wait (ct, sfd, &status, &err) < 0)
-    {
-      warn_errors (&err, "");
-      status = EXIT_SYSTEM;
-    }
-  if (zagent_container_destroy (ct, &err) < 0)
-    warn_errors (&err, "warning: cleanup: ");
-  ret = status;
-out:
   if (sfd >= 0)
     close (sfd);
   sigprocmask (SIG_SETMASK, &old, NULL);
-  return ret;
+  return status;
 }
 
 int
@@ -89,17 +87,22 @@ cli_cmd_run (int argc, char **argv)
 
   c.o = zagent_options_new ();
   if (!c.o)
-    return EXIT_SYSTEM;
+    return ZAGENT_RUN_FAILED;
   ret = cli_parse_build ("run", argc, argv, &c, true,
                          "Usage: zagent run -f FILE [-s SERVICE] [--rootfs DIR | --image REF] [options] [-- ARG...]\n"
-                         "Build the bundle, run the container with an OCI runtime, pass its output through,\n"
-                         "forward SIGINT/SIGTERM/SIGHUP, then delete it; exit with its status (128+signal).");
+                         "Build the bundle, run the container with an OCI runtime (one `RUNTIME run` process),\n"
+                         "pass its output through, forward SIGINT/SIGTERM/SIGHUP, then delete it.\n"
+                         "Exit status: the container's (128+signal when killed); 125 when zagent or the runtime\n"
+                         "failed, 126 when the command cannot be executed, 127 when it is not found.");
+  if (ret > 0)
+    ret = ZAGENT_RUN_FAILED; /* usage errors too, as podman and Docker */
   if (ret >= 0)
     goto out;
+  ret = ZAGENT_RUN_FAILED;
   /* The cheap checks first: a bad spec must not cost an image unpack.  */
   if (zagent_spec_load_file (&spec, c.file, &err) < 0 || zagent_spec_validate (spec, &err) < 0)
     {
-      ret = cli_exit_for (err);
+      cli_exit_for (err);
       goto out;
     }
   /* The image: --image, else the service's image.name (unless --rootfs).  */
@@ -107,13 +110,13 @@ cli_cmd_run (int argc, char **argv)
       || (!c.image && !zagent_options_has_rootfs (c.o) && zagent_options_set_spec_image (c.o, spec, &warn, &err) < 0))
     {
       cli_print_warnings (&warn);
-      ret = cli_exit_for (err);
+      cli_exit_for (err);
       goto out;
     }
   cli_print_warnings (&warn);
   if (zagent_runtime_find (&rt, c.runtime, &err) < 0)
     {
-      ret = cli_exit_for (err);
+      cli_exit_for (err);
       goto out;
     }
   cli_debug ("runtime `%s`", zagent_runtime_name (rt));

@@ -44,7 +44,8 @@ static const char *const usage_main =
     "      --debug              --log-level debug\n"
     "  (--log-level and --debug may come before or after COMMAND)\n"
     "\n"
-    "Exit status: 0 ok, 2 invalid input, 1 system failure.\n";
+    "Exit status: 0 ok, 2 invalid input, 1 system failure; run: the container's status,\n"
+    "or 125 (zagent or the runtime failed), 126 (cannot execute), 127 (not found).\n";
 
 static const char *const usage_build_opts =
     "  -f, --file FILE          deployment spec ('-' = stdin)\n"

@@ -317,6 +317,8 @@ za_container_undo (const struct za_cstate *cs, struct za_err **err)
   struct za_runtime rt = { 0 };
   struct za_err *e = NULL;
   int ret = 0;
+  /* The steps, in order; what a record names is undone here (a network
+     namespace goes between the runtime and the layer).  */
   if (za_runtime_from_record (cs, &rt, &e) == 0)
     {
       /* Each runtime call is a process start (tens of ms for runc):
@@ -328,6 +330,13 @@ za_container_undo (const struct za_cstate *cs, struct za_err **err)
     }
   else
     ret = -1;
+  if (ret < 0)
+    {
+      /* The runtime still has it (or cannot say): its rootfs and bundle
+         may be in use, and the record is the only way back to it.  */
+      za_err_append (err, &e);
+      return -1;
+    }
   if (cs->layer && za_layer_remove (cs->layer, &e) < 0)
     ret = -1;
   if (!cs->keep_bundle && cs->bundle && za_bundle_cleanup (cs->bundle, &e) < 0)
@@ -440,9 +449,9 @@ za_container_undo_id (const char *id, struct za_err **err)
   struct za_cstate cs = { 0 };
   cleanup_close int lock = -1;
   int ret = 0;
-  if (za_state_lock (id, ZA_LOCK_WAIT_NS, &lock, err) < 0)
+  if (za_state_lock_existing (id, ZA_LOCK_WAIT_NS, &lock, err) < 0)
     return -1;
-  if (za_state_exists (id) && (za_state_load (id, &cs, err) < 0 || za_container_undo (&cs, err) < 0))
+  if (lock >= 0 && za_state_exists (id) && (za_state_load (id, &cs, err) < 0 || za_container_undo (&cs, err) < 0))
     ret = -1;
   za_cstate_clear (&cs);
   return ret;
@@ -575,25 +584,24 @@ za_container_remove (const char *id, bool force, struct za_err **err)
   /* Check the id before the lock creates anything in its name.  */
   if (!za_state_exists (id))
     return za_err_set (err, ZA_EINPUT, "no such container `%s`", id);
-  if (za_state_lock (id, ZA_LOCK_WAIT_NS, &lock, err) < 0 || za_state_load (id, &cs, err) < 0)
+  if (za_state_lock_existing (id, ZA_LOCK_WAIT_NS, &lock, err) < 0)
+    return -1;
+  if (lock < 0)
+    return za_err_set (err, ZA_EINPUT, "no such container `%s`", id); /* removed meanwhile */
+  if (za_state_load (id, &cs, err) < 0)
     return -1;
   /* An interrupted creation (its creator died: we hold the lock) has
-     nothing to stop; undo what it made.  */
-  if (!cs.creating)
+     nothing to stop; undo what it made.  Forced, the runtime's `delete
+     --force` kills and deletes in one process (as `runc delete -f`):
+     asking for the state first would cost a runtime start, and one that
+     cannot answer fails the delete the same way, removing nothing.  */
+  if (!cs.creating && !force)
     {
       const char *s = za_container_status (&cs, NULL, err);
       if (!s)
         ret = -1;
       else if (strcmp (s, "stopped") && strcmp (s, "gone"))
-        {
-          if (!force)
-            ret = za_err_set (err, ZA_EINPUT, "container `%s` is %s; stop it first or use rm -f", id, s);
-          else
-            {
-              kill_all (&cs, SIGKILL, true);
-              wait_stopped (&cs, 10ull * 1000000000ull);
-            }
-        }
+        ret = za_err_set (err, ZA_EINPUT, "container `%s` is %s; stop it first or use rm -f", id, s);
     }
   if (ret == 0 && za_container_undo (&cs, err) < 0)
     ret = -1;

@@ -150,10 +150,9 @@ log_error (const char *logfile)
    and deadlock both sides.  On timeout the runtime is killed and reaped:
    a runtime that never returns must not hang zagent.  */
 static int
-wait_child (const struct za_runtime *rt, const char *verb, pid_t pid, uint64_t timeout_ns, int cap_fd,
+wait_child (const struct za_runtime *rt, const char *verb, pid_t pid, int pidfd, uint64_t timeout_ns, int cap_fd,
             struct za_strbuf *cap, int *st, struct za_err **err)
 {
-  cleanup_close int pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
   uint64_t end = za_now_ns () + timeout_ns;
   bool exited = false, cap_open = cap_fd >= 0, too_big = false;
 
@@ -204,102 +203,167 @@ wait_child (const struct za_runtime *rt, const char *verb, pid_t pid, uint64_t t
   return 0;
 }
 
-static int
-call (const struct za_runtime *rt, const char *const *args, const int fds[3], struct za_strbuf *cap, int *status,
-      struct za_err **err)
+void
+za_runtime_proc_clear (struct za_runtime_proc *p)
 {
-  char logfile[] = "/tmp/zagent-runtime-log.XXXXXX";
-  cleanup_close int logfd = mkstemp (logfile);
-  cleanup_close int cap_r = -1, cap_w = -1;
+  if (p->pidfd >= 0)
+    close (p->pidfd);
+  if (p->log[0])
+    unlink (p->log);
+  *p = (struct za_runtime_proc) { .pid = -1, .pidfd = -1 };
+}
+
+int
+za_runtime_spawn (const struct za_runtime *rt, const char *const *args, const int fds[3], int out_fd,
+                  struct za_runtime_proc *p, struct za_err **err)
+{
+  cleanup_close int logfd = -1;
   cleanup_free const char **argv = NULL;
   size_t n = 0;
-  pid_t pid;
-  int st = 0, ret = 0;
 
+  *p = (struct za_runtime_proc) { .pid = -1, .pidfd = -1 };
+  strcpy (p->log, "/tmp/zagent-runtime-log.XXXXXX");
+  logfd = mkostemp (p->log, O_CLOEXEC);
   if (logfd < 0)
-    return za_err_set (err, errno, "mkstemp: %s", strerror (errno));
+    {
+      p->log[0] = '\0';
+      return za_err_sys (err, errno, "create the runtime's log file");
+    }
   while (args[n])
     n++;
   argv = calloc (n + 8, sizeof *argv);
   if (!argv)
     {
-      unlink (logfile);
+      za_runtime_proc_clear (p);
       return za_err_set (err, ENOMEM, "out of memory");
-    }
-  if (cap)
-    {
-      int pfd[2];
-      if (pipe2 (pfd, O_CLOEXEC) < 0)
-        {
-          unlink (logfile);
-          return za_err_set (err, errno, "pipe: %s", strerror (errno));
-        }
-      cap_r = pfd[0];
-      cap_w = pfd[1];
-      fcntl (cap_r, F_SETFL, O_NONBLOCK);
     }
   argv[0] = rt->path;
   argv[1] = "--root";
   argv[2] = rt->root;
   argv[3] = "--log";
-  argv[4] = logfile;
+  argv[4] = p->log;
   argv[5] = "--log-format";
   argv[6] = "json";
   for (size_t i = 0; i < n; i++)
     argv[7 + i] = args[i];
-  pid = fork ();
-  if (pid < 0)
+  p->pid = fork ();
+  if (p->pid < 0)
     {
-      ret = za_err_set (err, errno, "fork: %s", strerror (errno));
-      goto out;
+      int e = errno;
+      za_runtime_proc_clear (p);
+      return za_err_sys (err, e, "fork");
     }
-  if (pid == 0)
+  if (p->pid == 0)
     {
       int nul = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      sigset_t none;
       /* Dying with us is better than an orphaned half-created container.  */
       prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
       for (int i = 0; i < 3; i++)
         {
-          int fd = i == 1 && cap_w >= 0 ? cap_w : fds && fds[i] >= 0 ? fds[i] : nul;
+          int fd = i == 1 && out_fd >= 0 ? out_fd : fds && fds[i] >= 0 ? fds[i] : nul;
           if (fd != i && dup2 (fd, i) < 0)
             _exit (126);
         }
-      sigset_t none;
       sigemptyset (&none);
       sigprocmask (SIG_SETMASK, &none, NULL);
       execv (argv[0], (char *const *) argv);
       _exit (127);
     }
+  p->pidfd = (int) syscall (SYS_pidfd_open, p->pid, 0);
+  return 0;
+}
+
+int
+za_runtime_failed (const struct za_runtime *rt, const char *verb, int st, const char *logfile, struct za_err **err)
+{
+  cleanup_free char *msg = NULL;
+  if (WIFEXITED (st) && WEXITSTATUS (st) == 0)
+    return 0;
+  if (!err)
+    return -1;
+  msg = log_error (logfile);
+  if (WIFEXITED (st) && WEXITSTATUS (st) == 127 && !msg)
+    return za_err_set (err, ENOENT, "%s: cannot execute %s", rt->name, rt->path);
+  if (WIFSIGNALED (st))
+    /* Killed from outside: says nothing about the container.  */
+    return za_err_set (err, EINTR, "%s %s: killed by %s", rt->name, verb, strsignal (WTERMSIG (st)));
+  if (msg)
+    return za_err_set (err, ZA_EINPUT, "%s", za_runtime_say (rt, verb, msg));
+  return za_err_set (err, ZA_EINPUT, "%s %s: failed with exit status %d", rt->name, verb, WEXITSTATUS (st));
+}
+
+const char *
+za_runtime_say (const struct za_runtime *rt, const char *verb, const char *msg)
+{
+  static __thread char buf[4096];
+  size_t n = strlen (rt->name);
+  /* runc's own messages already say "runc run failed: …".  */
+  if (!strncmp (msg, rt->name, n) && msg[n] == ' ')
+    snprintf (buf, sizeof buf, "%s", msg);
+  else
+    snprintf (buf, sizeof buf, "%s %s: %s", rt->name, verb, msg);
+  return buf;
+}
+
+char *
+za_runtime_log_error (const char *logfile)
+{
+  return log_error (logfile);
+}
+
+/* The runtime's message says it could not exec the container's process:
+   127 when the command was not found, 126 when it cannot be run
+   (permission, format), else 0.  Only messages about the exec count (a
+   missing mount source is not a missing command); the wordings are
+   runc's, crun's and youki's.  */
+int
+za_runtime_exec_status (const char *msg)
+{
+  if (!msg || (!strcasestr (msg, "exec") && !strcasestr (msg, "executable")))
+    return 0;
+  if (strcasestr (msg, "not found") || strcasestr (msg, "no such file or directory"))
+    return 127;
+  if (strcasestr (msg, "permission denied") || strcasestr (msg, "exec format error")
+      || strcasestr (msg, "is a directory"))
+    return 126;
+  return 0;
+}
+
+static int
+call (const struct za_runtime *rt, const char *const *args, const int fds[3], struct za_strbuf *cap, int *status,
+      struct za_err **err)
+{
+  struct za_runtime_proc p;
+  cleanup_close int cap_r = -1, cap_w = -1;
+  int st = 0, ret = 0;
+
+  if (cap)
+    {
+      int pfd[2];
+      if (pipe2 (pfd, O_CLOEXEC) < 0)
+        return za_err_sys (err, errno, "pipe");
+      cap_r = pfd[0];
+      cap_w = pfd[1];
+      fcntl (cap_r, F_SETFL, O_NONBLOCK);
+    }
+  if (za_runtime_spawn (rt, args, fds, cap_w, &p, err) < 0)
+    return -1;
   if (cap_w >= 0)
     {
       close (cap_w);
       cap_w = -1;
     }
-  if (wait_child (rt, args[0], pid, rt->timeout_ns ? rt->timeout_ns : ZA_RUNTIME_DEFAULT_TIMEOUT_NS, cap_r, cap,
-                  &st, err) < 0)
+  if (wait_child (rt, args[0], p.pid, p.pidfd, rt->timeout_ns ? rt->timeout_ns : ZA_RUNTIME_DEFAULT_TIMEOUT_NS,
+                  cap_r, cap, &st, err) < 0)
+    ret = -1;
+  else
     {
-      ret = -1;
-      goto out;
+      if (status)
+        *status = st;
+      ret = za_runtime_failed (rt, args[0], st, p.log, err);
     }
-  if (status)
-    *status = st;
-  if (!WIFEXITED (st) || WEXITSTATUS (st) != 0)
-    {
-      cleanup_free char *msg = log_error (logfile);
-      ret = -1;
-      if (err)
-        {
-          if (WIFEXITED (st) && WEXITSTATUS (st) == 127)
-            za_err_set (err, ENOENT, "%s: cannot execute %s", rt->name, rt->path);
-          else if (WIFSIGNALED (st))
-            /* Killed from outside: says nothing about the container.  */
-            za_err_set (err, EINTR, "%s %s: killed by %s", rt->name, args[0], strsignal (WTERMSIG (st)));
-          else
-            za_err_set (err, ZA_EINPUT, "%s %s: %s", rt->name, args[0], msg ? msg : "failed");
-        }
-    }
-out:
-  unlink (logfile);
+  za_runtime_proc_clear (&p);
   return ret;
 }
 

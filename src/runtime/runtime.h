@@ -43,6 +43,37 @@ void za_runtime_clear (struct za_runtime *rt);
 int za_runtime_call (const struct za_runtime *rt, const char *const *args, const int fds[3],
                      int *status, struct za_err **err);
 
+/* A runtime process started in the background (za_runtime_spawn): its
+   pid, a pidfd (-1 on kernels without one) and its JSON log file.  */
+struct za_runtime_proc
+{
+  pid_t pid;
+  int pidfd;
+  char log[40];
+};
+
+/* Start `RUNTIME --root R --log L --log-format json ARGS...` as a child
+   (parent-death signal SIGKILL, all signals unblocked) and return at
+   once.  FDS as for za_runtime_call; OUT_FD >= 0 replaces its stdout.  */
+int za_runtime_spawn (const struct za_runtime *rt, const char *const *args, const int fds[3], int out_fd,
+                      struct za_runtime_proc *p, struct za_err **err);
+/* Close the pidfd and remove the log file.  */
+void za_runtime_proc_clear (struct za_runtime_proc *p);
+/* 0 when wait status ST is success; else -1 with the error a runtime
+   call reports (the runtime's own message from LOGFILE when it wrote
+   one).  */
+int za_runtime_failed (const struct za_runtime *rt, const char *verb, int st, const char *logfile,
+                       struct za_err **err);
+/* "RUNTIME VERB: MSG", or MSG alone when it already names the runtime
+   (runc: "runc run failed: …").  A thread-local buffer, valid until the
+   next call.  */
+const char *za_runtime_say (const struct za_runtime *rt, const char *verb, const char *msg);
+/* The last error the runtime wrote to LOGFILE, or NULL.  */
+char *za_runtime_log_error (const char *logfile);
+/* 127 when MSG (the runtime's error) says the container's command was
+   not found, 126 when it could not be executed, else 0.  */
+int za_runtime_exec_status (const char *msg);
+
 int za_runtime_create (const struct za_runtime *rt, const char *id, const char *bundle,
                        const char *pidfile, const int fds[3], struct za_err **err);
 int za_runtime_start (const struct za_runtime *rt, const char *id, struct za_err **err);

@@ -61,8 +61,6 @@ za_state_save (const struct za_cstate *s, struct za_err **err)
     return za_err_set (err, ZA_EINPUT, "invalid container id `%s`", s->id);
   if (!base || asprintf (&dir, "%s/%s", base, s->id) < 0)
     return za_err_set (err, ENOMEM, "out of memory");
-  if (za_mkdir_p (dir, 0700, err) < 0)
-    return -1;
   j = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:b, s:b, s:b, s:i, s:s?}", "id", s->id,
                  "runtime", s->runtime_name, "runtimePath", s->runtime_path, "runtimeRoot", s->runtime_root,
                  "bundle", s->bundle, "pid", (int) s->pid, "created", (json_int_t) s->created,
@@ -72,10 +70,21 @@ za_state_save (const struct za_cstate *s, struct za_err **err)
   json_decref (j);
   if (!text)
     return za_err_set (err, ENOMEM, "out of memory");
+  /* The record's lock made the dir: make it only when it is missing
+     (one open instead of a mkdir per path component, twice per run).  */
   dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 && errno == ENOENT)
+    {
+      if (za_mkdir_p (dir, 0700, err) < 0)
+        return -1;
+      dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
   if (dfd < 0)
     return za_err_set (err, errno, "open `%s`: %s", dir, strerror (errno));
-  return za_write_file_atomic_at (dfd, "state.json", text, strlen (text), 0600, err);
+  /* A record describes processes, which a reboot ends: the run dir is a
+     tmpfs, and an fsync (1-20 ms on a busy disk, twice per run) would buy
+     nothing.  The rename keeps it whole against a killed writer.  */
+  return za_write_file_atomic_flags_at (dfd, "state.json", text, strlen (text), 0600, ZA_WRITE_NOSYNC, err);
 }
 
 static char *
@@ -132,7 +141,7 @@ za_state_load (const char *id, struct za_cstate *out, struct za_err **err)
 int
 za_state_remove (const char *id, struct za_err **err)
 {
-  cleanup_free char *base = za_state_dir ();
+  cleanup_free char *base = za_state_dir (), *rec = NULL;
   cleanup_close int dfd = -1;
   if (!za_container_id_valid (id))
     return za_err_set (err, ZA_EINPUT, "invalid container id `%s`", id);
@@ -141,6 +150,12 @@ za_state_remove (const char *id, struct za_err **err)
   dfd = open (base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0)
     return errno == ENOENT ? 0 : za_err_set (err, errno, "open `%s`: %s", base, strerror (errno));
+  /* The record before its lock: a waiter that finds no lock and no
+     record knows it is gone (za_state_lock_existing).  */
+  if (asprintf (&rec, "%s/state.json", id) < 0)
+    return za_err_set (err, ENOMEM, "out of memory");
+  if (unlinkat (dfd, rec, 0) < 0 && errno != ENOENT && errno != ENOTDIR)
+    return za_err_sys (err, errno, "remove `%s/%s`", base, rec);
   return za_rm_rf_at (dfd, id, err);
 }
 
@@ -153,8 +168,25 @@ za_state_exists (const char *id)
   return access (path, F_OK) == 0;
 }
 
+static int lock_record (const char *id, uint64_t wait_ns, bool create, int *fd_out, struct za_err **err);
+
 int
 za_state_lock (const char *id, uint64_t wait_ns, int *fd_out, struct za_err **err)
+{
+  return lock_record (id, wait_ns, true, fd_out, err);
+}
+
+int
+za_state_lock_existing (const char *id, uint64_t wait_ns, int *fd_out, struct za_err **err)
+{
+  return lock_record (id, wait_ns, false, fd_out, err);
+}
+
+/* CREATE false: a record (dir and lock) removed while we wait is not
+   made again; 0 with *FD_OUT -1 then.  A waiter that re-created it would
+   leave an empty record behind, or make its remover's rmdir fail.  */
+static int
+lock_record (const char *id, uint64_t wait_ns, bool create, int *fd_out, struct za_err **err)
 {
   cleanup_free char *base = za_state_dir (), *dir = NULL;
   uint64_t end = za_now_ns () + wait_ns;
@@ -167,17 +199,26 @@ za_state_lock (const char *id, uint64_t wait_ns, int *fd_out, struct za_err **er
     {
       cleanup_close int dfd = -1, fd = -1;
       struct stat a, b;
-      if (za_mkdir_p (dir, 0700, err) < 0)
+      if (create && za_mkdir_p (dir, 0700, err) < 0)
         return -1;
       dfd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (dfd >= 0)
-        fd = openat (dfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        fd = openat (dfd, "lock", O_RDWR | (create ? O_CREAT : 0) | O_NOFOLLOW | O_CLOEXEC, 0600);
       if (fd < 0)
         {
+          /* A record without its lock file (written by an older zagent,
+             or by hand) gets one; with neither, the record is gone.  */
+          if (errno == ENOENT && !create && dfd >= 0 && faccessat (dfd, "state.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+            fd = openat (dfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+          if (fd >= 0)
+            goto locked;
+          if (errno == ENOENT && !create)
+            return 0; /* gone */
           if (errno == ENOENT)
             continue; /* removed under us: make it again */
           return za_err_set (err, errno, "open `%s/lock`: %s", dir, strerror (errno));
         }
+    locked:
       if (flock (fd, LOCK_EX | LOCK_NB) < 0)
         {
           if (errno != EWOULDBLOCK && errno != EINTR)

@@ -41,6 +41,10 @@ int za_state_remove (const char *id, struct za_err **err);
    lives inside the record dir, which za_state_remove deletes: a lock taken
    on a file that was unlinked meanwhile is dropped and taken again.  */
 int za_state_lock (const char *id, uint64_t wait_ns, int *fd_out, struct za_err **err);
+/* The same lock on an existing record only: never creates the record
+   dir or its lock; 0 with *FD_OUT -1 when there is none (or it was
+   removed while we waited).  */
+int za_state_lock_existing (const char *id, uint64_t wait_ns, int *fd_out, struct za_err **err);
 /* Whether a record (state.json) exists for ID.  */
 bool za_state_exists (const char *id);
 /* Ids with a record, sorted, appended to IDS.  */

@@ -170,6 +170,13 @@ int
 za_write_file_atomic_at (int dirfd, const char *name, const void *data,
                          size_t len, mode_t mode, struct za_err **err)
 {
+  return za_write_file_atomic_flags_at (dirfd, name, data, len, mode, 0, err);
+}
+
+int
+za_write_file_atomic_flags_at (int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                               unsigned flags, struct za_err **err)
+{
   char tmp[NAME_MAX + 1];
   cleanup_close int fd = -1;
   int ret = 0;
@@ -208,7 +215,7 @@ za_write_file_atomic_at (int dirfd, const char *name, const void *data,
     ret = za_err_sys (err, errno, "chmod `%s`", tmp);
   if (ret == 0 && za_write_all (fd, data, len) < 0)
     ret = za_err_sys (err, errno, "write `%s`", tmp);
-  if (ret == 0 && fsync (fd) < 0)
+  if (ret == 0 && !(flags & ZA_WRITE_NOSYNC) && fsync (fd) < 0)
     ret = za_err_sys (err, errno, "fsync `%s`", tmp);
   if (ret == 0 && renameat (dirfd, tmp, dirfd, name) < 0)
     ret = za_err_sys (err, errno, "rename `%s` to `%s`", tmp, name);

@@ -31,6 +31,13 @@ int za_read_fd (int fd, const char *name, size_t max, char **out, size_t *len_ou
 int za_write_file_atomic_at (int dirfd, const char *name, const void *data,
                              size_t len, mode_t mode, struct za_err **err);
 
+/* The same with FLAGS: ZA_WRITE_NOSYNC skips the fsync, for files that
+   need atomicity against a killed writer but not durability across a
+   power loss (what lives on a tmpfs run dir anyway).  */
+#define ZA_WRITE_NOSYNC 0x1u
+int za_write_file_atomic_flags_at (int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                                   unsigned flags, struct za_err **err);
+
 /* Remove the temp files that za_write_file_atomic_at left in DIRFD for
    any of NAMES (NULL-terminated) when its process died: regular files
    ".NAME.XXXXXXXX.tmp" last modified before BEFORE and not locked by a

@@ -80,7 +80,7 @@ check "ps --json" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert
 run "$ZAGENT" state daemon-rep-1
 check "state shows the runtime state" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["status"]=="running" and d["runtimeState"]["id"]=="daemon-rep-1"' "$out"
 run "$ZAGENT" run -d -f "$WORK/d.yaml" --rootfs "$R"
-expect_rc "a second run with the same id is refused (exit 2)" 2
+expect_rc "a second run with the same id is refused (exit 125)" 125
 run "$ZAGENT" rm daemon-rep-1
 expect_rc "rm of a running container without -f exits 2" 2
 check "detached output goes to the bundle's log" grep -q daemon-up "$ZLAYER_DATA_DIR/bundles/daemon-rep-1/logs/stdout.log"
@@ -119,12 +119,12 @@ check "the runtime's own error text is reported" grep -q 'exec: "/nonexistent"' 
 check "nothing left after a refused container" no_leftovers broken-rep-1
 printf 'version: v1\ndeployment: runtest\nservices:\n  x:\n    image: {name: busybox}\n    resources: {cpu: "2"}\n' > "$WORK/bad.yaml"
 run "$ZAGENT" run -f "$WORK/bad.yaml" --rootfs "$R"
-expect_rc "bad spec exits 2" 2
+expect_rc "bad spec exits 125 (zagent run's own error)" 125
 check "nothing left after a bad spec" no_leftovers x-rep-1
 run "$ZAGENT" run -f "$WORK/a.yaml" --pull never
-expect_rc "run of the spec's image, not stored, with --pull never exits 2" 2
+expect_rc "run of the spec's image, not stored, with --pull never exits 125" 125
 run "$ZAGENT" run -f "$WORK/a.yaml" --rootfs "$R" --runtime no-such-runtime
-expect_rc "unknown runtime exits 2" 2
+expect_rc "unknown runtime exits 125" 125
 
 # ---- OCI image layouts -----------------------------------------------------
 ENV='["PATH=/bin", "FROM_IMAGE=yes"]' ENTRYPOINT='["/bin/sh", "-c", "echo image-ok $FROM_IMAGE; id -u; ls /etc/old.txt 2>&1 | head -1"]' USER_=app \
@@ -137,13 +137,13 @@ check "image user resolved (app = 1000)" grep -qx 1000 <<<"$out"
 check "whiteout removed a lower-layer file" grep -q "No such file" <<<"$out"
 check "rootfs cached by manifest digest" test "$(ls "$ZLAYER_DATA_DIR/rootfs" | grep -vc '^\.')" = 1
 run "$ZAGENT" run -f "$WORK/img.yaml" --image "$WORK/layout:v2"
-expect_rc "unknown tag exits 2" 2
+expect_rc "unknown tag exits 125" 125
 cp -r "$WORK/layout" "$WORK/bad-layout"
 layer=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]+"/index.json"))["manifests"][0]["digest"][7:]; print(json.load(open(sys.argv[1]+"/blobs/sha256/"+m))["layers"][0]["digest"][7:])' "$WORK/bad-layout")
 printf 'X' | dd of="$WORK/bad-layout/blobs/sha256/$layer" bs=1 seek=100 conv=notrunc 2>/dev/null
 rm -rf "$ZLAYER_DATA_DIR/rootfs"
 run "$ZAGENT" run -f "$WORK/img.yaml" --image "$WORK/bad-layout:v1"
-expect_rc "corrupt layout exits 2" 2
+expect_rc "corrupt layout exits 125" 125
 check "corrupt blob is named" grep -q "$layer" <<<"$err"
 check "no half-unpacked rootfs left" test -z "$(ls -A "$ZLAYER_DATA_DIR/rootfs" 2>/dev/null)"
 check "nothing left after a corrupt image" no_leftovers img-rep-1

@@ -71,7 +71,7 @@ if command -v runc >/dev/null; then
   "$root/scripts/mkrootfs.sh" "$WORK/rootfs"
   mkhome "$WORK/home3"; snap "$WORK/home3" home3
   run "$ZAGENT" run -f "$WORK/ok.yaml" -b "$WORK/home3" --rootfs "$WORK/rootfs" -- /bin/true
-  expect_rc "run -b into a directory that is not a bundle exits 2" 2
+  expect_rc "run -b into a directory that is not a bundle exits 125" 125
   check "run's teardown left the user's files" same "$WORK/home3" home3
 else
   skip "run -b into a directory that is not a bundle" "no runc"

@@ -115,7 +115,7 @@ PY
 mk () { python3 "$WORK/mk.py" "$@"; }
 
 # zrun DATA LAYOUT [TIMEOUT]: sets $rc and $err; unpack only (the runtime
-# does not exist, so a good image stops there with exit 2)
+# does not exist, so a good image stops there; zagent run exits 125)
 zrun () {
   ZLAYER_DATA_DIR=$1 timeout "${3:-60}" "$ZAGENT" run -f "$WORK/spec.yaml" --image "$2" \
     --runtime /nonexistent/zagent-sec-runtime >/dev/null 2>"$WORK/.stderr"
@@ -162,7 +162,7 @@ mkdir -p "$TMPFS"
 if mount -t tmpfs -o size=2m,mode=0700 zagent-sec "$TMPFS"; then
   mk "$WORK/big" file $((3 * 1024 * 1024)) >/dev/null
   zrun "$TMPFS/data" "$WORK/big"
-  expect "ENOSPC: the unpack fails as a system error (exit 1)" test "$rc" = 1
+  expect "ENOSPC: the unpack fails (zagent run: exit 125)" test "$rc" = 125
   expect "ENOSPC: the error says why" grep -q "No space left on device" <<<"$err"
   check "ENOSPC: no cache entry published" bash -c "! ls '$TMPFS/data/rootfs' 2>/dev/null | grep -qv '^\.'"
   check "ENOSPC: no .tmp- directory left" no_tmp "$TMPFS/data"
@@ -180,22 +180,22 @@ fi
 # ---- 4: bounds ---------------------------------------------------------------
 mk "$WORK/zeros" zeros $((4 * 1024 * 1024)) >/dev/null
 ZAGENT_IMAGE_MAX_SIZE=1M zrun "$WORK/d-zeros" "$WORK/zeros"
-expect "size cap: exit 2" test "$rc" = 2
+expect "size cap: exit 125" test "$rc" = 125
 expect "size cap: the error names ZAGENT_IMAGE_MAX_SIZE" grep -q "more than 1048576 bytes.*ZAGENT_IMAGE_MAX_SIZE" <<<"$err"
 check "size cap: nothing published, no .tmp- left" bash -c "! ls -A '$WORK/d-zeros/rootfs' 2>/dev/null | grep -q ."
 ZAGENT_IMAGE_MAX_SIZE=5M zrun "$WORK/d-zeros" "$WORK/zeros"
 expect "size cap: a layer under it unpacks" unpacked
 ZAGENT_IMAGE_MAX_SIZE=lots zrun "$WORK/d-zeros2" "$WORK/zeros"
-expect "size cap: an invalid value is an input error" bash -c '[ "$0" = 2 ] && grep -q "ZAGENT_IMAGE_MAX_SIZE: invalid value" <<<"$1"' "$rc" "$err"
+expect "size cap: an invalid value is zagent run's own error (125)" bash -c '[ "$0" = 125 ] && grep -q "ZAGENT_IMAGE_MAX_SIZE: invalid value" <<<"$1"' "$rc" "$err"
 
 mk "$WORK/nest3000" nest 3000 >/dev/null
 zrun "$WORK/d-nest" "$WORK/nest3000" 20
-expect "3000 nested directories: exit 2" test "$rc" = 2
+expect "3000 nested directories: exit 125" test "$rc" = 125
 expect "3000 nested directories: the error says why" grep -q "nested more than 256 directories deep" <<<"$err"
 check "3000 nested directories: no .tmp- left" no_tmp "$WORK/d-nest"
 (ulimit -n 64; zrun "$WORK/d-nest64" "$WORK/nest3000" 20; echo "$rc" > "$WORK/rc64")
 rc=$(cat "$WORK/rc64"); err=$(cat "$WORK/.stderr")
-expect "3000 nested directories, ulimit -n 64: exit 2" test "$rc" = 2
+expect "3000 nested directories, ulimit -n 64: exit 125" test "$rc" = 125
 check "3000 nested directories, ulimit -n 64: no .tmp- left" no_tmp "$WORK/d-nest64"
 # a dead preparer's 3000-deep .tmp- directory, removed by the stale sweep
 mkdir -p "$WORK/d-sweep/rootfs"
@@ -220,7 +220,7 @@ mk "$WORK/nest1500" nest 1500 >/dev/null
 start=$(date +%s%N)
 zrun "$WORK/d-nest1500" "$WORK/nest1500" 20
 t=$(( ($(date +%s%N) - start) / 1000000 ))
-expect "1500 levels: refused (exit 2) in ${t} ms, not after a timeout" test "$rc" = 2
+expect "1500 levels: refused (exit 125) in ${t} ms, not after a timeout" test "$rc" = 125
 mk "$WORK/nest200" nest 200 >/dev/null
 zrun "$WORK/d-nest200" "$WORK/nest200" 20
 expect "200 levels: unpacks" unpacked
@@ -247,7 +247,7 @@ for what in index.json oci-layout layer manifest; do
   esac
   rm -f "$f"; mkfifo "$f"
   zrun "$WORK/d-fifo-$what" "$d" 10
-  expect "FIFO as $what: fails without hanging (exit 2)" test "$rc" = 2
+  expect "FIFO as $what: fails without hanging (exit 125)" test "$rc" = 125
   check "FIFO as $what: no .tmp- left" no_tmp "$WORK/d-fifo-$what"
 done
 

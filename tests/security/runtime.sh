@@ -28,17 +28,18 @@ fi
 "$root/scripts/mkrootfs.sh" "$WORK/rootfs"
 python3 "$root/tests/e2e/mklayout.py" "$WORK/layout" "$WORK/rootfs" v1 >/dev/null
 
-# The wrapper: runc, unless $WORK/mode says to misbehave for one verb.
+# The wrapper: runc, unless $WORK/mode says to misbehave for one verb
+# (zagent run uses `run`, or `create` + `start` through the library).
 W=$WORK/wrap
 cat > "$W" <<EOF
 #!/bin/sh
 verb=\$7
 mode=\$(cat "$WORK/mode" 2>/dev/null)
 case "\$mode:\$verb" in
-  statekill:state) kill -9 \$\$ ;;
-  hang:state|hang:kill|hangcreate:create) exec sleep 7391 ;;
-  slowcreate:create) sleep 0.5 ;;
-  createslow:create) runc "\$@"; r=\$?; sleep 1; exit \$r ;;
+  statekill:state|statekill:delete) kill -9 \$\$ ;;
+  hang:state|hang:kill|hangcreate:create|hangcreate:run) exec sleep 7391 ;;
+  slowcreate:create|slowcreate:run) sleep 0.5 ;;
+  createslow:create|createslow:run) runc "\$@"; r=\$?; sleep 1; exit \$r ;;
   bigstate:state) out=\$(runc "\$@") || exit 1; printf '%s, "pad": "%s"}' "\${out%\}}" "\$(head -c 200000 /dev/zero | tr '\\0' x)"; exit 0 ;;
 esac
 exec runc "\$@"
@@ -105,7 +106,7 @@ run "$ZAGENT" run --runtime "$W" -d -f "$WORK/s.yaml" --rootfs "$WORK/rootfs"
 mode slowcreate
 run "$ZAGENT" run --runtime "$W" -d -f "$WORK/s.yaml" --rootfs "$WORK/rootfs"
 mode none
-expect_rc "a second run of a running id exits 2" 2
+expect_rc "a second run of a running id exits 125" 125
 check "... and says it exists" grep -q "already exists" <<<"$err"
 check "the first container is still running" [ "$(rstatus s-rep-1)" = running ]
 check "its record and bundle are intact" [ -f "$ZLAYER_DATA_DIR/run/containers/s-rep-1/state.json" -a -f "$ZLAYER_DATA_DIR/bundles/s-rep-1/config.json" ]
@@ -186,10 +187,10 @@ t0=$(date +%s%N)
 ZAGENT_RUNTIME_TIMEOUT=1s timeout 30 "$ZAGENT" run --runtime "$W" -d -f "$WORK/s.yaml" --rootfs "$WORK/rootfs" >/dev/null 2>"$WORK/e"; rc=$?
 t1=$(date +%s%N)
 mode none
-check "run with a hung create fails after the timeout" [ $rc = 1 -a $(( (t1 - t0) / 1000000 )) -lt 10000 ]
+check "run with a hung create fails after the timeout" [ $rc = 125 -a $(( (t1 - t0) / 1000000 )) -lt 10000 ]
 check "... naming the runtime" grep -q "no answer" "$WORK/e"
 check "... and leaves nothing" no_leftovers s-rep-1
 run env ZAGENT_RUNTIME_TIMEOUT=soon "$ZAGENT" run --runtime "$W" -d -f "$WORK/s.yaml" --rootfs "$WORK/rootfs"
-expect_rc "an invalid ZAGENT_RUNTIME_TIMEOUT is an input error" 2
+expect_rc "an invalid ZAGENT_RUNTIME_TIMEOUT is zagent run's own error (125)" 125
 pkill -9 -f "sleep 7391" 2>/dev/null
 finish

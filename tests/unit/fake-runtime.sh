@@ -5,6 +5,8 @@
 #   RUNTIME --root R --log L --log-format json VERB ARGS...
 #   VERB: create --bundle B --pid-file P ID | start ID | state ID
 #         | kill [--all] ID SIG | delete [--force] ID
+#         | run [--detach] --bundle B --pid-file P ID (create + start;
+#           without --detach: wait for the init, delete, exit with its status)
 #
 # and keeps its state as runc does, a directory per container: R/ID/ with
 # `bundle`, `pid` (the init) and `started` (once started).  `create` forks
@@ -19,7 +21,8 @@
 #                             (create: before anything is made)
 #   FAKE_RT_FAIL=create-late  create makes R/ID and the init, then fails
 #   FAKE_RT_HANG=VERB[,VERB]  VERB never answers (create: after R/ID and
-#                             the init exist); touches $FAKE_RT_MARK first
+#                             the init exist; run: the same, before the
+#                             pid file); touches $FAKE_RT_MARK first
 #   FAKE_RT_INIT_EXIT=N       the init exits with N once started
 #   FAKE_RT_LOG=FILE          every call's VERB ARGS appended to FILE, and
 #                             "init PID" for each init that create forks
@@ -67,14 +70,15 @@ alive () {
 }
 
 [ -n "$root" ] || fail "no --root"
-case $verb in create | start | state | kill | delete) ;; *) fail "unknown command $verb" ;; esac
+case $verb in create | start | state | kill | delete | run) ;; *) fail "unknown command $verb" ;; esac
 knob "${FAKE_RT_FAIL:-}" "$verb" && fail "fake $verb failed: exec: /bin/app: no such file or directory"
 
 case $verb in
-  create)
-    bundle= pidfile=
+  create | run)
+    bundle= pidfile= detach=false
     while [ $# -gt 1 ]; do
       case $1 in
+        --detach) detach=true; shift ;;
         --bundle) bundle=$2; shift 2 ;;
         --pid-file) pidfile=$2; shift 2 ;;
         *) fail "create: unknown option $1" ;;
@@ -87,6 +91,7 @@ case $verb in
     [ -f "$bundle/config.json" ] || fail "bundle $bundle: no config.json"
     mkdir -p "$d" || fail "mkdir $d"
     printf '%s\n' "$bundle" >"$d/bundle"
+    [ "$verb" = run ] && : >"$d/started"
     # The init: waits for start (or for its state dir to vanish), then
     # runs until killed, or exits with FAKE_RT_INIT_EXIT.
     sh -c 'while [ ! -e "$1/started" ]; do [ -d "$1" ] || exit 0; sleep 0.02; done
@@ -95,9 +100,16 @@ case $verb in
     pid=$!
     printf '%s\n' "$pid" >"$d/pid"
     [ -n "${FAKE_RT_LOG:-}" ] && printf 'init %s\n' "$pid" >>"$FAKE_RT_LOG"
+    # run hangs before the container runs (no pid file), create after
+    [ "$verb" = run ] && hang
     printf '%s' "$pid" >"$pidfile.tmp" && mv "$pidfile.tmp" "$pidfile" || fail "write $pidfile"
     knob "${FAKE_RT_FAIL:-}" create-late && fail "fake create failed late: hook exited 1"
     hang
+    if [ "$verb" = run ] && ! $detach; then
+      wait "$pid"; st=$?
+      rm -rf "$d"
+      exit $st
+    fi
     exit 0
     ;;
 esac

@@ -793,8 +793,10 @@ test_hung_runtime (void **state)
   assert_err (&err, false, "no answer");
   assert_intact (f, ID1);
 
-  /* rm -f removes nothing; stop fails instead of hanging */
+  /* rm -f removes nothing; stop fails instead of hanging (rm -f asks
+     the runtime's delete --force directly: that one hangs too) */
   setenv ("ZAGENT_RUNTIME_TIMEOUT", "300ms", 1); /* the rest, faster */
+  setenv ("FAKE_RT_HANG", "state,delete", 1);
   t0 = now_s ();
   assert_int_equal (zagent_container_remove (ID1, true, &err), -1);
   assert_err (&err, false, "no answer");
@@ -805,7 +807,7 @@ test_hung_runtime (void **state)
     fail_msg ("remove + stop took %.1f s with a 300 ms runtime timeout", dt);
   assert_intact (f, ID1);
   assert_true (alive (pid));
-  assert_int_equal (count_calls (f, "delete"), 0);
+  assert_int_equal (count_calls (f, "delete --force " ID1), 1); /* asked, never answered */
   assert_int_equal (count_calls (f, "kill"), 0);
 
   /* answering again: removed */
@@ -835,10 +837,13 @@ test_remove (void **state)
   assert_int_equal (count_calls (f, "delete"), 0);
   assert_int_equal (count_calls (f, "kill"), 0);
 
-  /* forced: killed, then everything removed */
+  /* forced: one runtime call, delete --force, kills and deletes; then
+     everything removed */
   assert_int_equal (zagent_container_remove (ID1, true, &err), 0);
   assert_null (err);
-  assert_int_equal (count_calls (f, "kill --all " ID1 " 9"), 1);
+  assert_int_equal (count_calls (f, "delete --force " ID1), 1);
+  assert_int_equal (count_calls (f, "state " ID1), 1); /* only the refused rm above asked */
+  assert_int_equal (count_calls (f, "kill"), 0);
   assert_killed (pid);
   assert_no_trace (f, ID1);
 
@@ -1197,6 +1202,75 @@ test_bundle_dir (void **state)
   assert_int_equal (count_calls (f, "create"), 2);
 }
 
+/* ---- one runtime process: zagent_container_run (issue 15) -------------------- */
+
+static void
+test_run_one_process (void **state)
+{
+  struct fx *f = *state;
+  zagent_error *err = NULL, *warn = NULL;
+  int status = -1;
+  pid_t pid;
+  double t0;
+
+  /* foreground: the runtime's run alone; the init's status; nothing left */
+  setenv ("FAKE_RT_INIT_EXIT", "7", 1);
+  assert_int_equal (zagent_container_run (f->spec, f->o, f->rt, NULL, ZAGENT_CONTAINER_REAP, NULL, -1, &status,
+                                          &warn, &err),
+                    0);
+  unsetenv ("FAKE_RT_INIT_EXIT");
+  assert_null (err);
+  assert_null (warn);
+  assert_int_equal (status, 7);
+  assert_int_equal (count_calls (f, "run --bundle"), 1);
+  assert_int_equal (count_calls (f, "create") + count_calls (f, "start") + count_calls (f, "delete"), 0);
+  assert_int_equal (waitpid (last_init (f), NULL, WNOHANG), -1); /* reaped */
+  assert_no_trace (f, ID1);
+
+  /* detached: running, its record handed over; rm -f is one delete --force */
+  assert_int_equal (zagent_container_run (f->spec, f->o, f->rt, NULL, ZAGENT_CONTAINER_REAP | ZAGENT_CONTAINER_DETACH,
+                                          NULL, -1, &status, &warn, &err),
+                    0);
+  assert_null (err);
+  assert_int_equal (status, 0);
+  assert_int_equal (count_calls (f, "run --detach --bundle"), 1);
+  pid = last_init (f);
+  assert_true (alive (pid));
+  assert_status (ID1, "running");
+  assert_int_equal (zagent_container_remove (ID1, true, &err), 0);
+  assert_null (err);
+  assert_int_equal (count_calls (f, "delete --force " ID1), 1);
+  assert_killed (pid);
+  assert_no_trace (f, ID1);
+
+  /* the runtime cannot exec the command: 127, undone, its message kept
+     (and -2: a foreground runtime wrote it to our stderr itself) */
+  setenv ("FAKE_RT_FAIL", "run", 1);
+  assert_int_equal (zagent_container_run (f->spec, f->o, f->rt, NULL, ZAGENT_CONTAINER_REAP, NULL, -1, &status,
+                                          &warn, &err),
+                    -2);
+  unsetenv ("FAKE_RT_FAIL");
+  assert_int_equal (status, ZAGENT_RUN_NOT_FOUND);
+  assert_err (&err, true, "/bin/app: no such file or directory");
+  assert_no_trace (f, ID1);
+
+  /* a runtime that never starts the container: bounded, 125, undone */
+  setenv ("ZAGENT_RUNTIME_TIMEOUT", "300ms", 1);
+  setenv ("FAKE_RT_HANG", "run", 1);
+  t0 = now_s ();
+  assert_int_equal (zagent_container_run (f->spec, f->o, f->rt, NULL, ZAGENT_CONTAINER_REAP, NULL, -1, &status,
+                                          &warn, &err),
+                    -1);
+  if (now_s () - t0 > 5.0)
+    fail_msg ("a hung run took %.1f s with a 300 ms runtime timeout", now_s () - t0);
+  clear_knobs ();
+  assert_int_equal (status, ZAGENT_RUN_FAILED);
+  assert_err (&err, false, "no answer");
+  zagent_error_free (&warn);
+  kill_reap (last_init (f));
+  assert_no_trace (f, ID1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown (fn, setup, teardown)
 
 int
@@ -1216,6 +1290,7 @@ main (void)
     T (test_runtime_find_and_inputs),
     T (test_foreign_runtime_id),
     T (test_bundle_dir),
+    T (test_run_one_process),
   };
   return cmocka_run_group_tests (tests, group_setup, NULL);
 }
