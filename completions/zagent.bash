@@ -6,7 +6,9 @@
 # _zagent_opts (its options) and, if it takes container ids, in
 # _zagent_takes_id.
 
-_zagent_commands="spec bundle cleanup check run ps stop rm state cdi gpu"
+_zagent_list_opts="-q --quiet --format --json -h --help"
+_zagent_pull_opts="--pull --authfile --cert-dir --tls-verify --quiet"
+_zagent_commands="spec bundle cleanup check run ps stop rm state cdi gpu pull images rmi image"
 
 # Options of spec, bundle and run (zagent --help: BUILD OPTIONS).
 _zagent_build_opts="-f --file -s --service -r --replica --image-config --hostname --cwd --env
@@ -18,22 +20,26 @@ _zagent_opts () {
   case "$1" in
     spec) echo "$_zagent_build_opts" ;;
     bundle) echo "$_zagent_build_opts -b --bundle" ;;
-    run) echo "$_zagent_build_opts -b --bundle --image --runtime -d --detach --keep" ;;
+    run) echo "$_zagent_build_opts -b --bundle --image --runtime -d --detach --keep $_zagent_pull_opts" ;;
     cleanup) echo "-b --bundle -h --help" ;;
     check) echo "-f --file -h --help" ;;
-    ps) echo "--json -h --help" ;;
+    ps) echo "$_zagent_list_opts" ;;
+    pull) echo "$_zagent_pull_opts -h --help" ;;
+    images) echo "$_zagent_list_opts" ;;
+    rmi) echo "-f --force -h --help" ;;
+    image) [ "$2" = prune ] && echo "--all -h --help" ;;
     stop) echo "-t --time -h --help" ;;
     rm) echo "-f --force -h --help" ;;
     state) echo "-h --help" ;;
     cdi)
       case "$2" in
-        list) echo "--cdi-dir --json -h --help" ;;
+        list) echo "--cdi-dir $_zagent_list_opts" ;;
         validate) echo "-h --help" ;;
         resolve) echo "--cdi-dir -h --help" ;;
         inject) echo "-b --bundle --cdi-dir -h --help" ;;
         generate) echo "--vendor -o --output --use-nvidia-ctk -h --help" ;;
       esac ;;
-    gpu) [ "$2" = list ] && echo "--json -h --help" ;;
+    gpu) [ "$2" = list ] && echo "$_zagent_list_opts" ;;
   esac
 }
 
@@ -102,7 +108,8 @@ _zagent () {
   fi
   if [ -z "$sub" ]; then
     case "$cmd" in
-      cdi) COMPREPLY=($(compgen -W "list validate resolve inject generate -h --help" -- "$cur")); return ;;
+      cdi) COMPREPLY=($(compgen -W "list validate resolve inject generate check -h --help" -- "$cur")); return ;;
+      image) COMPREPLY=($(compgen -W "prune -h --help" -- "$cur")); return ;;
       gpu) COMPREPLY=($(compgen -W "list -h --help" -- "$cur")); return ;;
     esac
   fi

@@ -41,9 +41,9 @@ for c in $cmds; do
   check "command '$c' is offered" has "$c" "$out"
 done
 out=$(complete_words "$ZAGENT" r)
-check "'r' completes to run and rm only" test "$(sort <<<"$out" | tr '\n' ' ')" = "rm run "
+check "'r' completes to rm, rmi and run only" test "$(sort <<<"$out" | tr '\n' ' ')" = "rm rmi run "
 out=$(complete_words "$ZAGENT" cdi "")
-check "cdi subcommands" test "$(grep -v '^-' <<<"$out" | sort | tr '\n' ' ')" = "generate inject list resolve validate "
+check "cdi subcommands" test "$(grep -v '^-' <<<"$out" | sort | tr '\n' ' ')" = "check generate inject list resolve validate "
 out=$(complete_words "$ZAGENT" run --)
 for o in --file --rootfs --image --runtime --detach --keep --cdi-dir --rootless; do
   check "run option $o" has "$o" "$out"
