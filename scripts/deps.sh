@@ -17,8 +17,10 @@ BUILD_PKGS="build-essential pkg-config meson ninja-build python3
 libyaml-dev libjansson-dev libarchive-dev libssl-dev libcurl4-openssl-dev scdoc"
 # Shared libraries (libarchive13 and libssl3 are dlopen'ed when an image is
 # unpacked, so nothing links them), an OCI runtime, newuidmap/newgidmap for
-# rootless sub-id ranges, and busybox for the demo's root filesystem.
-RUN_PKGS="libyaml-0-2 libjansson4 libarchive13 libssl3 libcurl4 runc uidmap busybox-static"
+# rootless sub-id ranges, busybox for the demo's root filesystem, and the
+# demo's local registry (docker-registry, skopeo to push, curl to wait).
+RUN_PKGS="libyaml-0-2 libjansson4 libarchive13 libssl3 libcurl4 runc uidmap busybox-static
+docker-registry skopeo curl"
 # The real parts the tests run against: cmocka, the Go CDI reference
 # library (the differential oracle), a second runtime, engines (podman,
 # containerd), a registry and its tools, CNI plugins, valgrind, man and
