@@ -80,7 +80,7 @@ za_image_dl_load_crypto (struct za_err **err)
 {
   pthread_once (&once_crypto, load_crypto);
   if (failed_crypto)
-    return za_err_set (err, ENOSYS, "cannot load %s (needed to verify images): %s; install libssl3",
+    return za_err_set (err, ENOSYS, "cannot load %s (needed to verify images): %s; install the Debian package libssl3",
                        failed_crypto, why_crypto);
   return 0;
 }
@@ -92,7 +92,7 @@ za_image_dl_load (struct za_err **err)
     return -1;
   pthread_once (&once_archive, load_archive);
   if (failed_archive)
-    return za_err_set (err, ENOSYS, "cannot load %s (needed to unpack images): %s; install libarchive13 and libssl3",
+    return za_err_set (err, ENOSYS, "cannot load %s (needed to unpack images): %s; install the Debian package libarchive13",
                        failed_archive, why_archive);
   return 0;
 }

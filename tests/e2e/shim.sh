@@ -83,17 +83,17 @@ bundle "$WORK/b" "{\"cdi.k8s.io/x\":\"zagent.e2e/nope=x\"}" '[]' '[]'
 before=$(sha256sum < "$WORK/b/config.json")
 shim --log "$WORK/b/log.json" --log-format json create --bundle "$WORK/b" c2
 expect_rc "an unresolvable device: exit 1" 1
-check "the error on stderr, one line" test "$err" = "zagent-runtime: unresolvable CDI devices zagent.e2e/nope=x"
+check "the error on stderr, one line" test "$err" = "zagent-runtime: unresolvable CDI devices zagent.e2e/nope=x (searched \`$WORK/cdi\`)"
 check "the runtime was not run" test -z "$out"
 check "config.json untouched" test "$before" = "$(sha256sum < "$WORK/b/config.json")"
 check "the caller's --log got runc's JSON error line" python3 -c '
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
-assert recs[-1]["level"] == "error" and recs[-1]["msg"] == "unresolvable CDI devices zagent.e2e/nope=x", recs
-assert set(recs[-1]) == {"level", "msg", "time"} and recs[-1]["time"].endswith("Z")' "$WORK/b/log.json"
-check "the shim's own log has it too" grep -q '"level":"error","msg":"unresolvable CDI devices zagent.e2e/nope=x"' "$WORK/shim.log"
+assert recs[-1]["level"] == "error" and recs[-1]["msg"] == "unresolvable CDI devices zagent.e2e/nope=x (searched `%s`)" % sys.argv[2], recs
+assert set(recs[-1]) == {"level", "msg", "time"} and recs[-1]["time"].endswith("Z")' "$WORK/b/log.json" "$WORK/cdi"
+check "the shim's own log has it too" grep -qF '"level":"error","msg":"unresolvable CDI devices zagent.e2e/nope=x (searched `'"$WORK/cdi"'`)"' "$WORK/shim.log"
 shim --log="$WORK/b/log.txt" --log-format=text create --bundle "$WORK/b" c2
-check "--log-format text: a logrus text line" grep -q '^time="[^"]*" level=error msg="unresolvable CDI devices zagent.e2e/nope=x"$' "$WORK/b/log.txt"
+check "--log-format text: a logrus text line" grep -q '^time="[^"]*" level=error msg="unresolvable CDI devices zagent.e2e/nope=x (searched `'"$WORK/cdi"'`)"$' "$WORK/b/log.txt"
 
 # the environment overrides the file
 run env ZAGENT_RUNTIME_CONFIG="$CONF" ZAGENT_SHIM_RUNTIME=/bin/echo timeout 10 "$SHIM" state x

@@ -165,7 +165,7 @@ check "no mount, no upper dir after the failure" no_trace "$A"
 run "$ZAGENT" run -f "$WORK/a.yaml" --image "$I1" --runtime no-such-runtime
 check "no trace after an unknown runtime" no_trace "$A"
 run "$ZAGENT" run -f "$WORK/a.yaml" --image "localhost/never:1" --pull never
-expect_rc "an image not stored with --pull never exits 2" 2
+expect_rc "run of an image not stored with --pull never exits 125 (run's own errors, issue 10)" 125
 check "no trace after an image that is not there" no_trace "$A"
 
 # ---- a layer whose content does not match its diff_id --------------------------
