@@ -234,28 +234,19 @@ za_store_hold (const char *lowers, int *fd_out, struct za_err **err)
 /* Temp names of this store: .tmp-* (blobs without O_TMPFILE, layers
    being unpacked) and za_write_file_atomic_at's for repos.json.  */
 static bool
-is_tmp (const char *n)
+is_tmp (int dfd, const char *n, void *ud)
 {
+  (void) dfd, (void) ud;
   return strncmp (n, ".tmp-", 5) == 0 || za_is_temp_of (n, "repos.json");
 }
 
 static void
 sweep_dir (int dfd)
 {
-  cleanup_dir DIR *d = NULL;
   cleanup_strv struct za_strv names = { 0 };
-  struct dirent *de;
-  int fd = fcntl (dfd, F_DUPFD_CLOEXEC, 0);
-  if (fd < 0 || !(d = fdopendir (fd)))
-    {
-      if (fd >= 0)
-        close (fd);
-      return;
-    }
-  rewinddir (d);
-  while ((de = readdir (d)))
-    if (is_tmp (de->d_name))
-      za_strv_push (&names, de->d_name);
+  int e;
+  if (za_dir_list_at (dfd, is_tmp, NULL, &names, &e) < 0)
+    return;
   for (size_t i = 0; i < names.n; i++)
     za_rmtree_at (dfd, names.v[i], NULL);
 }

@@ -106,26 +106,22 @@ image_blobs (struct za_store *s, const struct za_store_image *im, struct za_strv
   return 0;
 }
 
+static bool
+not_kept (int dfd, const char *n, void *keep)
+{
+  (void) dfd;
+  return n[0] != '.' && !za_strv_contains (keep, n);
+}
+
 /* Remove every entry of DFD not in KEEP (and not a temp: swept apart).  */
 static int
 remove_unkept (int dfd, const struct za_strv *keep, const char *what, struct za_strv *removed,
                uint64_t *freed, struct za_err **err)
 {
-  cleanup_dir DIR *d = NULL;
   cleanup_strv struct za_strv names = { 0 };
-  struct dirent *de;
-  int fd = fcntl (dfd, F_DUPFD_CLOEXEC, 0);
-  if (fd < 0 || !(d = fdopendir (fd)))
-    {
-      if (fd >= 0)
-        close (fd);
-      return za_err_sys (err, errno, "list %s", what);
-    }
-  rewinddir (d);
-  while ((de = readdir (d)))
-    if (de->d_name[0] != '.' && !za_strv_contains (keep, de->d_name)
-        && za_strv_push (&names, de->d_name) < 0)
-      return oom (err);
+  int e;
+  if (za_dir_list_at (dfd, not_kept, (void *) keep, &names, &e) < 0)
+    return za_err_sys_as (err, e, e, "list %s", what);
   for (size_t i = 0; i < names.n; i++)
     {
       struct stat st;

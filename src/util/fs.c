@@ -388,19 +388,10 @@ cmp_names (const void *a, const void *b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
-int
-za_dir_list (const char *dir, bool (*keep) (int dfd, const char *name, void *ud), void *ud,
-             struct za_strv *out, int *err_no)
+static int
+list_dir (DIR *d, bool (*keep) (int dfd, const char *name, void *ud), void *ud, struct za_strv *out, int *err_no)
 {
-  cleanup_dir DIR *d = opendir (dir);
   struct dirent *de;
-  if (!d)
-    {
-      if (errno == ENOENT)
-        return 0;
-      *err_no = errno;
-      return -1;
-    }
   while ((de = readdir (d)))
     if (strcmp (de->d_name, ".") && strcmp (de->d_name, "..") && keep (dirfd (d), de->d_name, ud)
         && za_strv_push (out, de->d_name) < 0)
@@ -412,6 +403,37 @@ za_dir_list (const char *dir, bool (*keep) (int dfd, const char *name, void *ud)
   if (out->n > 1)
     qsort (out->v, out->n, sizeof *out->v, cmp_names);
   return 0;
+}
+
+int
+za_dir_list (const char *dir, bool (*keep) (int dfd, const char *name, void *ud), void *ud,
+             struct za_strv *out, int *err_no)
+{
+  cleanup_dir DIR *d = opendir (dir);
+  if (!d)
+    {
+      if (errno == ENOENT)
+        return 0;
+      *err_no = errno;
+      return -1;
+    }
+  return list_dir (d, keep, ud, out, err_no);
+}
+
+int
+za_dir_list_at (int dfd, bool (*keep) (int dfd, const char *name, void *ud), void *ud, struct za_strv *out,
+                int *err_no)
+{
+  cleanup_dir DIR *d = NULL;
+  int fd = openat (dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || !(d = fdopendir (fd)))
+    {
+      *err_no = errno;
+      if (fd >= 0)
+        close (fd);
+      return -1;
+    }
+  return list_dir (d, keep, ud, out, err_no);
 }
 
 char *

@@ -63,6 +63,10 @@ int za_rm_rf_at (int dirfd, const char *name, struct za_err **err);
 struct za_strv;
 int za_dir_list (const char *dir, bool (*keep) (int dfd, const char *name, void *ud), void *ud,
                  struct za_strv *out, int *err_no);
+/* The same for the directory DFD (its own open file description, so
+   DFD's offset is untouched).  */
+int za_dir_list_at (int dfd, bool (*keep) (int dfd, const char *name, void *ud), void *ud, struct za_strv *out,
+                    int *err_no);
 
 /* The real path of the first executable NAME on $PATH (default PATH when
    unset) that is not EXCLUDE (a real path, or NULL); NULL if none.  */
