@@ -18,15 +18,19 @@ static pthread_once_t once_crypto = PTHREAD_ONCE_INIT, once_archive = PTHREAD_ON
 static const char *failed_crypto, *failed_archive;
 static char why_crypto[512], why_archive[512];
 
-static void *
-open_first (const char *const *names)
+void *
+za_dl_open_first (const char *const *names, const char *lib, const char **failed, char *why, size_t wlen)
 {
+  const char *e;
   for (int i = 0; names[i]; i++)
     {
       void *h = dlopen (names[i], RTLD_NOW | RTLD_LOCAL);
       if (h)
         return h;
     }
+  *failed = lib;
+  e = dlerror ();
+  snprintf (why, wlen, "%s", e ? e : "not found");
   return NULL;
 }
 
@@ -37,15 +41,9 @@ static void
 load_crypto (void)
 {
   static const char *const crypto_names[] = { "libcrypto.so.3", "libcrypto.so", NULL };
-  void *hc = open_first (crypto_names);
-  const char *e;
+  void *hc = za_dl_open_first (crypto_names, "libcrypto", &failed_crypto, why_crypto, sizeof why_crypto);
   if (!hc)
-    {
-      failed_crypto = "libcrypto";
-      e = dlerror ();
-      snprintf (why_crypto, sizeof why_crypto, "%s", e ? e : "not found");
-      return;
-    }
+    return;
 #define ZA_DL_LOAD_C(f)                                                                      \
   if (!failed_crypto && !(za_dl_##f = (__typeof__ (f) *) dlsym (hc, #f)))                    \
     failed_crypto = #f;
@@ -58,15 +56,9 @@ static void
 load_archive (void)
 {
   static const char *const archive_names[] = { "libarchive.so.13", "libarchive.so", NULL };
-  void *ha = open_first (archive_names);
-  const char *e;
+  void *ha = za_dl_open_first (archive_names, "libarchive", &failed_archive, why_archive, sizeof why_archive);
   if (!ha)
-    {
-      failed_archive = "libarchive";
-      e = dlerror ();
-      snprintf (why_archive, sizeof why_archive, "%s", e ? e : "not found");
-      return;
-    }
+    return;
 #define ZA_DL_LOAD(f)                                                                        \
   if (!failed_archive && !(za_dl_##f = (__typeof__ (f) *) dlsym (ha, #f)))                   \
     failed_archive = #f;

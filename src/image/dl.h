@@ -39,6 +39,11 @@ ZA_CRYPTO_SYMS (ZA_DL_EXTERN)
 int za_image_dl_load (struct za_err **err);
 /* libcrypto only (blob verification, no unpacking).  */
 int za_image_dl_load_crypto (struct za_err **err);
+/* dlopen the first of NAMES that loads; when none does, *FAILED = LIB and
+   WHY (WLEN bytes) the loader's reason.  The one loader behind libcrypto,
+   libarchive and libcurl.  */
+#include <stddef.h>
+void *za_dl_open_first (const char *const *names, const char *lib, const char **failed, char *why, size_t wlen);
 
 #ifndef ZA_DL_NO_RENAME
 #define archive_read_new za_dl_archive_read_new

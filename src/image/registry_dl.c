@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 
+#include "image/dl.h"
 #include "image/registry_dl.h"
 
 #define ZA_CURL_DEFINE(f) __typeof__ (f) *za_dl_##f;
@@ -20,18 +21,10 @@ load (void)
   /* Debian's libcurl4 (OpenSSL); the GnuTLS flavour lacks
      CURLOPT_CAINFO_BLOB, which the per-registry CAs need.  */
   static const char *const names[] = { "libcurl.so.4", "libcurl.so", NULL };
-  void *h = NULL;
-  const char *e;
+  void *h = za_dl_open_first (names, "libcurl", &failed, why, sizeof why);
   CURLcode rc;
-  for (int i = 0; !h && names[i]; i++)
-    h = dlopen (names[i], RTLD_NOW | RTLD_LOCAL);
   if (!h)
-    {
-      failed = "libcurl";
-      e = dlerror ();
-      snprintf (why, sizeof why, "%s", e ? e : "not found");
-      return;
-    }
+    return;
 #define ZA_CURL_LOAD(f)                                                                      \
   if (!failed && !(za_dl_##f = (__typeof__ (f) *) dlsym (h, #f)))                            \
     failed = #f;
@@ -54,7 +47,7 @@ za_reg_curl_load (struct za_err **err)
 {
   pthread_once (&once, load);
   if (failed)
-    return za_err_set (err, ENOSYS, "cannot load %s (needed to pull images): %s; install libcurl4",
+    return za_err_set (err, ENOSYS, "cannot load %s (needed to pull images): %s; install the Debian package libcurl4",
                        failed, why);
   return 0;
 }
